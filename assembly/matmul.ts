@@ -1,0 +1,212 @@
+// Dense row-major matrix products C(m×n) (+)= op(A)·op(B) for f32 and f64.
+//
+// Layout: every matrix is dense row-major, element (i, j) of an r×c matrix at ptr + (i*c + j)*size.
+// Pointers are byte offsets into the module's memory. Kernels never allocate and never trap on
+// valid arguments: B is packed into a fixed static scratch region (PACK) reserved in the module's
+// own static data, before __heap_base, so callers' allocations can never overlap it.
+//
+// Algorithm (GotoBLAS-style, without packing A): for each block of NC columns and KC rows of k,
+// B is packed into micro-panels of NR columns (NR = two v128 vectors: 8 f32 or 4 f64), zero padded
+// on the right. A 4×NR register-blocked micro-kernel then walks k, broadcasting one A element per
+// row (v128.load_splat) and multiplying it by the two B vectors: 8 accumulators, separate mul and
+// add (no FMA). Each C element is therefore always the sequential sum
+// ((c + a0·b0) + a1·b1) + … in k order, whatever the blocking, the edge handling or the variant:
+// results are deterministic and identical between full and edge tiles. Edge tiles (fewer than 4
+// rows or NR columns) reuse the same micro-kernel: missing A rows alias row 0 and C goes through a
+// small tile in scratch, of which only the valid part is copied back.
+
+/** Rows of the register block. */
+const MR: i32 = 4;
+/** Rows of k per packed block (B micro-panel kc×NR: 8 KiB, fits L1). */
+const KC: i32 = 256;
+/** Bytes reserved for packed B panels (KC × NC elements). */
+const PACK_BYTES: i32 = 256 * 1024;
+/** Bytes of the C edge tile (MR × NR elements = 4 × 32 bytes). */
+const TILE_BYTES: i32 = 128;
+
+/** Static scratch: packed B, then the edge tile. Lives in the module's data, below __heap_base. */
+const PACK: usize = memory.data(PACK_BYTES + TILE_BYTES, 64);
+const TILE: usize = PACK + <usize>PACK_BYTES;
+
+/** The 4×NR micro-kernel. a0..a3: A row pointers at the first k step, aStep: bytes between k
+ * steps, bp: packed B micro-panel (kc rows of 32 bytes), c: C tile with row stride ldc bytes. */
+// @ts-ignore: decorator
+@inline
+function micro<T>(
+  a0: usize, a1: usize, a2: usize, a3: usize, aStep: usize,
+  bp: usize, kc: i32, c: usize, ldc: usize, loadC: bool,
+): void {
+  let c00 = v128.splat<T>(<T>0), c01 = c00, c10 = c00, c11 = c00;
+  let c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  if (loadC) {
+    c00 = v128.load(c); c01 = v128.load(c, 16);
+    c10 = v128.load(c + ldc); c11 = v128.load(c + ldc, 16);
+    c20 = v128.load(c + 2 * ldc); c21 = v128.load(c + 2 * ldc, 16);
+    c30 = v128.load(c + 3 * ldc); c31 = v128.load(c + 3 * ldc, 16);
+  }
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    let s = v128.load_splat<T>(a0);
+    c00 = v128.add<T>(c00, v128.mul<T>(s, b0));
+    c01 = v128.add<T>(c01, v128.mul<T>(s, b1));
+    s = v128.load_splat<T>(a1);
+    c10 = v128.add<T>(c10, v128.mul<T>(s, b0));
+    c11 = v128.add<T>(c11, v128.mul<T>(s, b1));
+    s = v128.load_splat<T>(a2);
+    c20 = v128.add<T>(c20, v128.mul<T>(s, b0));
+    c21 = v128.add<T>(c21, v128.mul<T>(s, b1));
+    s = v128.load_splat<T>(a3);
+    c30 = v128.add<T>(c30, v128.mul<T>(s, b0));
+    c31 = v128.add<T>(c31, v128.mul<T>(s, b1));
+    a0 += aStep; a1 += aStep; a2 += aStep; a3 += aStep;
+    bp += 32;
+  }
+  v128.store(c, c00); v128.store(c, c01, 16);
+  v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
+  v128.store(c + 2 * ldc, c20); v128.store(c + 2 * ldc, c21, 16);
+  v128.store(c + 3 * ldc, c30); v128.store(c + 3 * ldc, c31, 16);
+}
+
+/** Packs B rows pc..pc+kc, columns jc..jc+ncb of a row-major k×n B (mode nn/tn). */
+// @ts-ignore: decorator
+@inline
+function packN<T>(b: usize, n: i32, jc: i32, pc: i32, ncb: i32, kc: i32): void {
+  const sz = <usize>sizeof<T>();
+  const NR = 32 / sizeof<T>();
+  let dst = PACK;
+  for (let j = 0; j < ncb; j += NR) {
+    const cols = min(NR, ncb - j);
+    let src = b + (<usize>pc * <usize>n + <usize>(jc + j)) * sz;
+    const ld = <usize>n * sz;
+    if (cols == NR) {
+      for (let p = 0; p < kc; p++) {
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+        src += ld; dst += 32;
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        v128.store(dst, i64x2.splat(0));
+        v128.store(dst, i64x2.splat(0), 16);
+        for (let jj = 0; jj < cols; jj++) store<T>(dst + <usize>jj * sz, load<T>(src + <usize>jj * sz));
+        src += ld; dst += 32;
+      }
+    }
+  }
+}
+
+/** Packs the same block for a row-major n×k B used transposed (mode nt): a blocked transpose. */
+// @ts-ignore: decorator
+@inline
+function packT<T>(b: usize, k: i32, jc: i32, pc: i32, ncb: i32, kc: i32): void {
+  const sz = <usize>sizeof<T>();
+  const NR = 32 / sizeof<T>();
+  let panel = PACK;
+  for (let j = 0; j < ncb; j += NR) {
+    const cols = min(NR, ncb - j);
+    for (let jj = 0; jj < NR; jj++) {
+      let dst = panel + <usize>jj * sz;
+      if (jj < cols) {
+        let src = b + (<usize>(jc + j + jj) * <usize>k + <usize>pc) * sz;
+        for (let p = 0; p < kc; p++) {
+          store<T>(dst, load<T>(src));
+          src += sz; dst += 32;
+        }
+      } else {
+        for (let p = 0; p < kc; p++) {
+          store<T>(dst, <T>0);
+          dst += 32;
+        }
+      }
+    }
+    panel += <usize>kc * 32;
+  }
+}
+
+/** mode 0: C = A·B (A m×k, B k×n); 1: C = A·Bᵀ (B n×k); 2: C = Aᵀ·B (A k×m). */
+// @ts-ignore: decorator
+@inline
+function gemm<T>(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32, mode: i32): void {
+  const sz = <usize>sizeof<T>();
+  const NR = 32 / sizeof<T>();
+  if (m <= 0 || n <= 0) return;
+  const ldc = <usize>n * sz;
+  if (k <= 0) {
+    if (acc == 0) memory.fill(c, 0, <usize>m * ldc);
+    return;
+  }
+  const NC = (PACK_BYTES / (KC * 32)) * NR; // columns per packed block
+  for (let jc = 0; jc < n; jc += NC) {
+    const ncb = min(NC, n - jc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      const loadC = acc != 0 || pc > 0;
+      if (mode == 1) packT<T>(b, k, jc, pc, ncb, kc);
+      else packN<T>(b, n, jc, pc, ncb, kc);
+      let bp = PACK;
+      for (let jj = 0; jj < ncb; jj += NR) {
+        const j = jc + jj;
+        const cols = min(NR, n - j);
+        for (let i = 0; i < m; i += MR) {
+          let a0: usize, aStep: usize, rowStep: usize;
+          if (mode == 2) {
+            a0 = a + (<usize>pc * <usize>m + <usize>i) * sz;
+            aStep = <usize>m * sz;
+            rowStep = sz;
+          } else {
+            a0 = a + (<usize>i * <usize>k + <usize>pc) * sz;
+            aStep = sz;
+            rowStep = <usize>k * sz;
+          }
+          const rows = min(MR, m - i);
+          const cp = c + <usize>i * ldc + <usize>j * sz;
+          if (rows == MR && cols == NR) {
+            micro<T>(a0, a0 + rowStep, a0 + 2 * rowStep, a0 + 3 * rowStep, aStep, bp, kc, cp, ldc, loadC);
+          } else {
+            const a1 = rows > 1 ? a0 + rowStep : a0;
+            const a2 = rows > 2 ? a0 + 2 * rowStep : a0;
+            const a3 = rows > 3 ? a0 + 3 * rowStep : a0;
+            const cb = <usize>cols * sz;
+            if (loadC) {
+              for (let r = 0; r < rows; r++) memory.copy(TILE + <usize>r * 32, cp + <usize>r * ldc, cb);
+            }
+            micro<T>(a0, a1, a2, a3, aStep, bp, kc, TILE, 32, loadC);
+            for (let r = 0; r < rows; r++) memory.copy(cp + <usize>r * ldc, TILE + <usize>r * 32, cb);
+          }
+        }
+        bp += <usize>kc * 32;
+      }
+    }
+  }
+}
+
+/** C(m×n) (+)= A(m×k)·B(k×n), f32. */
+export function matmul_nn_f32(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32): void {
+  gemm<f32>(a, b, c, m, k, n, acc, 0);
+}
+/** C(m×n) (+)= A(m×k)·B(k×n), f64. */
+export function matmul_nn_f64(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32): void {
+  gemm<f64>(a, b, c, m, k, n, acc, 0);
+}
+/** C(m×n) (+)= A(m×k)·B(n×k)ᵀ, f32. */
+export function matmul_nt_f32(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32): void {
+  gemm<f32>(a, b, c, m, k, n, acc, 1);
+}
+/** C(m×n) (+)= A(m×k)·B(n×k)ᵀ, f64. */
+export function matmul_nt_f64(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32): void {
+  gemm<f64>(a, b, c, m, k, n, acc, 1);
+}
+/** C(m×n) (+)= A(k×m)ᵀ·B(k×n), f32. */
+export function matmul_tn_f32(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32): void {
+  gemm<f32>(a, b, c, m, k, n, acc, 2);
+}
+/** C(m×n) (+)= A(k×m)ᵀ·B(k×n), f64. */
+export function matmul_tn_f64(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32): void {
+  gemm<f64>(a, b, c, m, k, n, acc, 2);
+}
+
+/** First byte callers may use: after all static data including the scratch, 64-byte aligned. */
+export function heap_start(): usize {
+  return (__heap_base + 63) & ~<usize>63;
+}

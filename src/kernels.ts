@@ -1,0 +1,434 @@
+/**
+ * Loader and typed wrapper of the WebAssembly kernels (built from `assembly/` by
+ * `src/build_wasm.ts`). This is the only TypeScript code that handles raw pointers: callers work
+ * with {@link Mat} handles, dense row-major matrices living in a {@link Kernels} instance's memory.
+ *
+ * The module is embedded as base64 and instantiated synchronously with no imports, so this file
+ * needs no permissions and works when imported by URL. The compiled `WebAssembly.Module` is cached
+ * once per process; every `Kernels` object owns its own instance and memory.
+ *
+ * Memory layout: static data (including the matmul packing scratch) up to `heap_start()`, then a
+ * bump arena of 64-byte aligned, zero-filled allocations. All results are deterministic.
+ *
+ * @example
+ * ```ts
+ * import { Kernels } from "./kernels.ts";
+ * const k = new Kernels("f32");
+ * const a = k.alloc(2, 3), b = k.alloc(3, 4), c = k.alloc(2, 4);
+ * k.view(a).set([1, 2, 3, 4, 5, 6]);
+ * k.view(b).fill(1);
+ * k.matmulNN(a, b, c);
+ * console.log(k.view(c)); // rows of 6 and 15
+ * ```
+ *
+ * @module
+ */
+import { WASM_BASE64 } from "../wasm/kernels_wasm.ts";
+
+/** Element precision of a {@link Kernels} instance. */
+export type Precision = "f32" | "f64";
+/** A typed array of either precision. */
+export type FloatArray = Float32Array | Float64Array;
+/** A dense row-major matrix living in a Kernels instance's WASM memory. */
+export interface Mat {
+  /** Byte offset of element (0, 0) in the instance's memory. */
+  readonly ptr: number;
+  /** Number of rows. */
+  readonly rows: number;
+  /** Number of columns (elements per row, no padding). */
+  readonly cols: number;
+}
+
+/** FLOPs per iteration of the peak probe: 12 chains × (1 mul + 1 add) × lanes. */
+const PEAK_FLOPS_PER_ITER = { f32: 96, f64: 48 } as const;
+const PAGE = 65536;
+const MAX_BYTES = 4 * 1024 * 1024 * 1024;
+const ALIGN = 64;
+
+let cachedModule: WebAssembly.Module | undefined;
+
+function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
+  const s = atob(b64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/**
+ * The compiled kernels module, compiled once per process.
+ *
+ * @example
+ * ```ts
+ * import { kernelsModule } from "./kernels.ts";
+ * console.log(WebAssembly.Module.imports(kernelsModule()).length); // 0
+ * ```
+ */
+export function kernelsModule(): WebAssembly.Module {
+  cachedModule ??= new WebAssembly.Module(decodeBase64(WASM_BASE64));
+  return cachedModule;
+}
+
+type Ptr = number;
+type MatmulFn = (a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number, acc: number) => void;
+type ReluFwdFn = (x: Ptr, y: Ptr, gate: Ptr, len: number, slope: number) => void;
+type Ternary = (a: Ptr, b: Ptr, out: Ptr, len: number) => void;
+type SumsqFn = (a: Ptr, len: number) => number;
+type ScaleFn = (a: Ptr, alpha: number, len: number) => void;
+type SgdFn = (
+  w: Ptr,
+  g: Ptr,
+  v: Ptr,
+  len: number,
+  lr: number,
+  momentum: number,
+  weightDecay: number,
+) => void;
+type GatherFn = (src: Ptr, idx: Ptr, dst: Ptr, count: number, n: number) => void;
+type ColFn = (a: Ptr, out: Ptr, m: number, n: number, acc: number) => void;
+type RowFn = (a: Ptr, out: Ptr, m: number, n: number) => void;
+type AccFn = (src: Ptr, dst: Ptr, len: number) => void;
+type PeakFn = (iters: number, mul: number, add: number) => number;
+
+function shape(m: Mat): string {
+  return `${m.rows}×${m.cols}`;
+}
+
+/**
+ * One instance of the kernels module with its own memory, a bump allocator over it and typed
+ * wrappers of every kernel in one precision.
+ *
+ * @example
+ * ```ts
+ * import { Kernels } from "./kernels.ts";
+ * const k = new Kernels("f64");
+ * const x = k.alloc(1, 3), y = k.alloc(1, 3), gate = k.alloc(1, 3);
+ * k.view(x).set([-1, 0, 2]);
+ * k.reluForward(x, y, gate, 0.1);
+ * console.log(k.view(y)); // [-0.1, 0, 2]
+ * ```
+ */
+export class Kernels {
+  /** Element precision of every matrix of this instance. */
+  readonly precision: Precision;
+  /** Bytes per element: 4 for f32, 8 for f64. */
+  readonly bytesPerElement: 4 | 8;
+  /** The instance's own exported memory. */
+  readonly memory: WebAssembly.Memory;
+  /** The raw exports (pointer-level functions, for benches). */
+  // deno-lint-ignore ban-types
+  readonly raw: Record<string, Function>;
+  /** FLOPs performed per iteration by {@link Kernels.peak}. */
+  readonly peakFlopsPerIter: number;
+
+  #heapStart: number;
+  #top: number;
+  #buffer: ArrayBufferLike;
+  #f32: Float32Array;
+  #f64: Float64Array;
+  #i32: Int32Array;
+  #u8: Uint8Array;
+
+  #matmulNN: MatmulFn;
+  #matmulNT: MatmulFn;
+  #matmulTN: MatmulFn;
+  #fillRows: RowFn;
+  #reluFwd: ReluFwdFn;
+  #reluBwd: Ternary;
+  #sub: Ternary;
+  #sumsq: SumsqFn;
+  #scale: ScaleFn;
+  #sgd: SgdFn;
+  #gather: GatherFn;
+  #colSums: ColFn;
+  #colSumsq: ColFn;
+  #rowSumsq: RowFn;
+  #accInto: AccFn;
+  #peak: PeakFn;
+
+  /** Instantiates the kernels module with its own memory for the given precision. */
+  constructor(precision: Precision) {
+    if (precision !== "f32" && precision !== "f64") {
+      throw new RangeError(`Precision must be "f32" or "f64", got ${String(precision)}`);
+    }
+    this.precision = precision;
+    this.bytesPerElement = precision === "f32" ? 4 : 8;
+    const instance = new WebAssembly.Instance(kernelsModule(), {});
+    // deno-lint-ignore ban-types
+    const ex = instance.exports as Record<string, Function> & { memory: WebAssembly.Memory };
+    this.memory = ex.memory;
+    // deno-lint-ignore ban-types
+    const raw: Record<string, Function> = {};
+    for (const [name, v] of Object.entries(ex)) if (typeof v === "function") raw[name] = v;
+    this.raw = raw;
+    const p = precision;
+    this.#matmulNN = raw[`matmul_nn_${p}`] as MatmulFn;
+    this.#matmulNT = raw[`matmul_nt_${p}`] as MatmulFn;
+    this.#matmulTN = raw[`matmul_tn_${p}`] as MatmulFn;
+    this.#fillRows = raw[`fill_rows_${p}`] as RowFn;
+    this.#reluFwd = raw[`relu_fwd_${p}`] as ReluFwdFn;
+    this.#reluBwd = raw[`relu_bwd_${p}`] as Ternary;
+    this.#sub = raw[`sub_${p}`] as Ternary;
+    this.#sumsq = raw[`sumsq_${p}`] as SumsqFn;
+    this.#scale = raw[`scale_${p}`] as ScaleFn;
+    this.#sgd = raw[`sgd_update_${p}`] as SgdFn;
+    this.#gather = raw[`gather_rows_${p}`] as GatherFn;
+    this.#colSums = raw[`col_sums_${p}`] as ColFn;
+    this.#colSumsq = raw[`col_sumsq_${p}`] as ColFn;
+    this.#rowSumsq = raw[`row_sumsq_${p}`] as RowFn;
+    this.#accInto = raw[`acc_${p}_into_f64`] as AccFn;
+    this.#peak = raw[`peak_${p}`] as PeakFn;
+    this.peakFlopsPerIter = PEAK_FLOPS_PER_ITER[p];
+    this.#heapStart = (raw.heap_start as () => number)() >>> 0;
+    this.#top = this.#heapStart;
+    this.#buffer = this.memory.buffer;
+    this.#f32 = new Float32Array(this.#buffer);
+    this.#f64 = new Float64Array(this.#buffer);
+    this.#i32 = new Int32Array(this.#buffer);
+    this.#u8 = new Uint8Array(this.#buffer);
+    this.#ensure(this.#top);
+  }
+
+  #refresh(): void {
+    if (this.#buffer !== this.memory.buffer) {
+      this.#buffer = this.memory.buffer;
+      this.#f32 = new Float32Array(this.#buffer);
+      this.#f64 = new Float64Array(this.#buffer);
+      this.#i32 = new Int32Array(this.#buffer);
+      this.#u8 = new Uint8Array(this.#buffer);
+    }
+  }
+
+  #ensure(end: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      this.memory.grow(Math.ceil((end - have) / PAGE));
+      this.#refresh();
+    }
+  }
+
+  #allocBytes(bytes: number, what: string): number {
+    if (!Number.isInteger(bytes) || bytes < 0) {
+      throw new RangeError(`Allocation size must be a non-negative integer, got ${what}`);
+    }
+    const ptr = this.#top;
+    const end = ptr + Math.ceil(bytes / ALIGN) * ALIGN;
+    if (end > MAX_BYTES) {
+      throw new RangeError(
+        `Cannot allocate ${what} (${bytes} bytes): WASM memory would exceed 4 GiB ` +
+          `(${this.#top - this.#heapStart} bytes already allocated)`,
+      );
+    }
+    this.#ensure(end);
+    this.#u8.fill(0, ptr, ptr + bytes);
+    this.#top = end;
+    return ptr;
+  }
+
+  /** Allocates a zero-filled rows×cols matrix, 64-byte aligned; grows memory as needed. Throws a
+   * RangeError past 4 GiB. */
+  alloc(rows: number, cols: number): Mat {
+    if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
+      throw new RangeError(`Matrix shape must be non-negative integers, got ${rows}×${cols}`);
+    }
+    const ptr = this.#allocBytes(rows * cols * this.bytesPerElement, `a ${rows}×${cols} matrix`);
+    return { ptr, rows, cols };
+  }
+
+  /** Allocates a zero-filled buffer of `count` i32 values; returns its pointer. */
+  allocI32(count: number): number {
+    return this.#allocBytes(count * 4, `${count} i32 values`);
+  }
+
+  /** Allocates a zero-filled buffer of `count` f64 values (whatever the precision); returns its
+   * pointer. */
+  allocF64(count: number): number {
+    return this.#allocBytes(count * 8, `${count} f64 values`);
+  }
+
+  /** The sub-matrix of rows start..start+count-1 of m (no copy). */
+  rowsOf(m: Mat, start: number, count: number): Mat {
+    if (
+      !Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0 ||
+      start + count > m.rows
+    ) {
+      throw new RangeError(
+        `Rows ${start}..${start + count} are out of range for a ${shape(m)} matrix`,
+      );
+    }
+    return { ptr: m.ptr + start * m.cols * this.bytesPerElement, rows: count, cols: m.cols };
+  }
+
+  /** A typed view of m's elements; valid until memory grows (call again after allocating). */
+  view(m: Mat): FloatArray {
+    this.#refresh();
+    const n = m.rows * m.cols;
+    if (this.bytesPerElement === 4) {
+      const o = m.ptr >>> 2;
+      return this.#f32.subarray(o, o + n);
+    }
+    const o = m.ptr >>> 3;
+    return this.#f64.subarray(o, o + n);
+  }
+
+  /** A view of `count` i32 values at ptr; valid until memory grows. */
+  viewI32(ptr: number, count: number): Int32Array {
+    this.#refresh();
+    return this.#i32.subarray(ptr >>> 2, (ptr >>> 2) + count);
+  }
+
+  /** A view of `count` f64 values at ptr; valid until memory grows. */
+  viewF64(ptr: number, count: number): Float64Array {
+    this.#refresh();
+    return this.#f64.subarray(ptr >>> 3, (ptr >>> 3) + count);
+  }
+
+  /** The current arena position, for {@link Kernels.release}. */
+  mark(): number {
+    return this.#top;
+  }
+
+  /** Frees everything allocated since `mark` was taken. */
+  release(mark: number): void {
+    if (!Number.isInteger(mark) || mark < this.#heapStart || mark > this.#top) {
+      throw new RangeError(
+        `Mark ${mark} is not a valid arena position (${this.#heapStart}..${this.#top})`,
+      );
+    }
+    this.#top = mark;
+  }
+
+  /** Bytes currently allocated in the arena (including alignment padding). */
+  get bytesAllocated(): number {
+    return this.#top - this.#heapStart;
+  }
+
+  /** C (+)= A·B; a is m×k, b is k×n, c is m×n. */
+  matmulNN(a: Mat, b: Mat, c: Mat, accumulate = false): void {
+    if (a.cols !== b.rows || c.rows !== a.rows || c.cols !== b.cols) {
+      throw new RangeError(
+        `matmulNN shapes do not match: a ${shape(a)}, b ${shape(b)}, c ${shape(c)} ` +
+          `(need a m×k, b k×n, c m×n)`,
+      );
+    }
+    this.#matmulNN(a.ptr, b.ptr, c.ptr, a.rows, a.cols, b.cols, accumulate ? 1 : 0);
+  }
+
+  /** C (+)= A·Bᵀ; a is m×k, b is n×k (c.cols × a.cols), c is m×n. */
+  matmulNT(a: Mat, b: Mat, c: Mat, accumulate = false): void {
+    if (a.cols !== b.cols || c.rows !== a.rows || c.cols !== b.rows) {
+      throw new RangeError(
+        `matmulNT shapes do not match: a ${shape(a)}, b ${shape(b)}, c ${shape(c)} ` +
+          `(need a m×k, b n×k, c m×n)`,
+      );
+    }
+    this.#matmulNT(a.ptr, b.ptr, c.ptr, a.rows, a.cols, b.rows, accumulate ? 1 : 0);
+  }
+
+  /** C (+)= Aᵀ·B; a is k×m (k × c.rows), b is k×n, c is m×n. */
+  matmulTN(a: Mat, b: Mat, c: Mat, accumulate = false): void {
+    if (a.rows !== b.rows || c.rows !== a.cols || c.cols !== b.cols) {
+      throw new RangeError(
+        `matmulTN shapes do not match: a ${shape(a)}, b ${shape(b)}, c ${shape(c)} ` +
+          `(need a k×m, b k×n, c m×n)`,
+      );
+    }
+    this.#matmulTN(a.ptr, b.ptr, c.ptr, a.cols, a.rows, b.cols, accumulate ? 1 : 0);
+  }
+
+  /** Sets every row of dst to the dst.cols elements at rowPtr (bias broadcast). */
+  fillRows(dst: Mat, rowPtr: number): void {
+    this.#fillRows(dst.ptr, rowPtr, dst.rows, dst.cols);
+  }
+
+  #sameSize(name: string, a: Mat, b: Mat, c?: Mat): void {
+    const n = a.rows * a.cols;
+    if (b.rows * b.cols !== n || (c !== undefined && c.rows * c.cols !== n)) {
+      throw new RangeError(
+        `${name} needs matrices of equal size, got ${shape(a)}, ${shape(b)}` +
+          (c ? `, ${shape(c)}` : ""),
+      );
+    }
+  }
+
+  /** Leaky ReLU: y = x > 0 ? x : slope·x and gate = x > 0 ? 1 : slope (y may be x). */
+  reluForward(x: Mat, y: Mat, gate: Mat, slope: number): void {
+    this.#sameSize("reluForward", x, y, gate);
+    this.#reluFwd(x.ptr, y.ptr, gate.ptr, x.rows * x.cols, slope);
+  }
+
+  /** dx = dy·gate elementwise (dx may be dy). */
+  reluBackward(dy: Mat, gate: Mat, dx: Mat): void {
+    this.#sameSize("reluBackward", dy, gate, dx);
+    this.#reluBwd(dy.ptr, gate.ptr, dx.ptr, dy.rows * dy.cols);
+  }
+
+  /** out = a − b elementwise. */
+  sub(a: Mat, b: Mat, out: Mat): void {
+    this.#sameSize("sub", a, b, out);
+    this.#sub(a.ptr, b.ptr, out.ptr, a.rows * a.cols);
+  }
+
+  /** Σ a² over all elements, accumulated in f64 in a fixed order. */
+  sumsq(a: Mat): number {
+    return this.#sumsq(a.ptr, a.rows * a.cols);
+  }
+
+  /** a *= alpha elementwise. */
+  scale(a: Mat, alpha: number): void {
+    this.#scale(a.ptr, alpha, a.rows * a.cols);
+  }
+
+  /** SGD step: g' = g + weightDecay·w; with momentum v = momentum·v + g', w -= lr·v; without,
+   * w -= lr·g' (v may then be null). g is left unchanged. */
+  sgdUpdate(
+    w: Mat,
+    g: Mat,
+    v: Mat | null,
+    lr: number,
+    momentum: number,
+    weightDecay: number,
+  ): void {
+    this.#sameSize("sgdUpdate", w, g, v ?? undefined);
+    if (v === null && momentum !== 0) {
+      throw new RangeError(`sgdUpdate needs a velocity matrix when momentum is ${momentum}`);
+    }
+    this.#sgd(w.ptr, g.ptr, v === null ? 0 : v.ptr, w.rows * w.cols, lr, momentum, weightDecay);
+  }
+
+  /** dst row r := src row idx[r] for r < dst.rows; idxPtr points to dst.rows i32 indices, each
+   * in 0..src.rows-1 (not checked). */
+  gatherRows(src: Mat, idxPtr: number, dst: Mat): void {
+    if (src.cols !== dst.cols) {
+      throw new RangeError(
+        `gatherRows needs equal column counts, got ${shape(src)} and ${shape(dst)}`,
+      );
+    }
+    this.#gather(src.ptr, idxPtr, dst.ptr, dst.rows, dst.cols);
+  }
+
+  /** out[j] (+)= Σ_i a[i, j]; outPtr points to a.cols elements of this precision. */
+  colSums(a: Mat, outPtr: number, accumulate = false): void {
+    this.#colSums(a.ptr, outPtr, a.rows, a.cols, accumulate ? 1 : 0);
+  }
+
+  /** out[j] (+)= Σ_i a[i, j]²; outPtr points to a.cols elements of this precision. */
+  colSumsq(a: Mat, outPtr: number, accumulate = false): void {
+    this.#colSumsq(a.ptr, outPtr, a.rows, a.cols, accumulate ? 1 : 0);
+  }
+
+  /** out[i] = Σ_j a[i, j]²; outPtr points to a.rows elements of this precision. */
+  rowSumsq(a: Mat, outPtr: number): void {
+    this.#rowSumsq(a.ptr, outPtr, a.rows, a.cols);
+  }
+
+  /** dst[i] += src[i] for `count` elements: src in this precision, dst an f64 buffer. */
+  accIntoF64(srcPtr: number, dstF64Ptr: number, count: number): void {
+    this.#accInto(srcPtr, dstF64Ptr, count);
+  }
+
+  /** Runs the SIMD peak probe for `iters` iterations ({@link Kernels.peakFlopsPerIter} FLOPs
+   * each) and returns its result (a checksum of all chains). */
+  peak(iters: number): number {
+    return this.#peak(iters, 0.999, 0.001);
+  }
+}
