@@ -1,0 +1,162 @@
+/**
+ * The `specialize` command line: a thin layer that parses flags, resolves the configuration, calls
+ * the library and prints. Usage errors end with one line on stderr and exit code 2; runtime
+ * errors with one line and exit code 1; never a stack trace (set SPECIALIZE_DEBUG=1 to see one).
+ *
+ * ```sh
+ * deno run --allow-read --allow-write cli.ts train --widths 20 --multi 10 --out runs/a
+ * deno run cli.ts train --help
+ * ```
+ * @module
+ */
+
+import {
+  ConfigError,
+  formatValue,
+  OPTIONS,
+  type RawSettings,
+  resolveConfig,
+} from "./src/config.ts";
+import { type FlagSpec, parseFlags } from "./src/cli_args.ts";
+import { runToFolder } from "./src/run.ts";
+import type { EpochMetrics } from "./src/train.ts";
+import { formatSummary } from "./src/summary.ts";
+
+const TRAIN_FLAGS: FlagSpec[] = [
+  ...OPTIONS.map((o) => ({
+    name: o.flag,
+    type: o.kind === "bool" ? "boolean" as const : "string" as const,
+  })),
+  { name: "out", type: "string" },
+  { name: "force", type: "boolean" },
+  { name: "config", type: "string" },
+  { name: "quiet", type: "boolean" },
+  { name: "help", type: "boolean" },
+];
+
+const USAGE = `specialize: teacher–student experiments on deep ReLU networks
+
+Usage:
+  deno run --allow-read --allow-write cli.ts train [options]
+  deno run cli.ts train --help
+
+Commands:
+  train    train a student on a teacher's outputs and write a run folder`;
+
+function trainHelp(): string {
+  const rows: [string, string][] = OPTIONS.map((o) => {
+    const arg = o.kind === "bool" ? "" : " VALUE";
+    return [`--${o.flag}${arg}`, `${o.help} [default: ${formatValue(o.default)}]`];
+  });
+  rows.push(
+    ["--out DIR", "run folder to create [default: runs/<timestamp>]"],
+    ["--force", "replace an existing, non-empty run folder"],
+    ["--config FILE.json", "settings from a JSON file (config.json keys); flags override it"],
+    ["--quiet", "no progress on stderr"],
+    ["--help", "this help"],
+  );
+  const w = Math.max(...rows.map((r) => r[0].length)) + 2;
+  return `Usage: deno run --allow-read --allow-write cli.ts train [options]
+
+Trains an over-parameterized student on a fixed teacher (Tian, arXiv 1909.13458) and writes
+config.json, metrics.csv, result.json and .npy weights and data into the run folder.
+Boolean options take --no-<name> to turn them off.
+
+Options:
+${rows.map(([a, b]) => `  ${a.padEnd(w)}${b}`).join("\n")}`;
+}
+
+async function readConfigFile(path: string): Promise<RawSettings> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "no such file"
+      : (e as Error).message.split("\n")[0];
+    throw new ConfigError(`Invalid --config ${JSON.stringify(path)}: cannot read it (${why})`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(
+      `Invalid --config ${JSON.stringify(path)}: not valid JSON (${(e as Error).message})`,
+    );
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(
+      `Invalid --config ${JSON.stringify(path)}: expected a JSON object of settings`,
+    );
+  }
+  return value as RawSettings;
+}
+
+function progressLine(m: EpochMetrics, epochs: number): string {
+  const g = m.gradNorm.map((x) => x.toExponential(2)).join(" ");
+  return `epoch ${String(m.epoch).padStart(String(epochs).length)}/${epochs}  lr ${m.lr}  ` +
+    `train ${m.trainMse.toExponential(3)}  eval ${m.evalMse.toExponential(3)}  |grad| ${g}`;
+}
+
+async function train(argv: string[]): Promise<void> {
+  const { values, positionals } = parseFlags(argv, TRAIN_FLAGS);
+  if (values.help) {
+    console.log(trainHelp());
+    return;
+  }
+  if (positionals.length) {
+    throw new ConfigError(`Unexpected argument ${JSON.stringify(positionals[0])} (see --help)`);
+  }
+  const flags: RawSettings = {};
+  for (const o of OPTIONS) if (values[o.flag] !== undefined) flags[o.key] = values[o.flag];
+  const layers = [];
+  if (typeof values.config === "string") {
+    layers.push({ settings: await readConfigFile(values.config), source: values.config });
+  }
+  layers.push({ settings: flags });
+  const config = resolveConfig(...layers);
+  const out = typeof values.out === "string" && values.out !== ""
+    ? values.out
+    : `runs/${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  const showProgress = !values.quiet && Deno.stderr.isTerminal();
+  const enc = new TextEncoder();
+  const result = await runToFolder(config, {
+    out,
+    force: values.force === true,
+    onEvaluation: showProgress
+      ? (m) => Deno.stderr.writeSync(enc.encode(`\r${progressLine(m, config.epochs)}\x1b[K`))
+      : undefined,
+  });
+  if (showProgress) Deno.stderr.writeSync(enc.encode("\n"));
+  console.log(formatSummary(config, result, out));
+}
+
+/** SPECIALIZE_DEBUG=1 shows stack traces, if env access was granted (never prompts). */
+function debugEnabled(): boolean {
+  const env = { name: "env", variable: "SPECIALIZE_DEBUG" } as const;
+  return Deno.permissions.querySync(env).state === "granted" && !!Deno.env.get("SPECIALIZE_DEBUG");
+}
+
+async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    if (command === "train") await train(rest);
+    else if (
+      command === undefined || command === "--help" || command === "-h" || command === "help"
+    ) {
+      console.log(USAGE);
+    } else {
+      throw new ConfigError(
+        `Unknown command ${JSON.stringify(command)}: expected train (see --help)`,
+      );
+    }
+    return 0;
+  } catch (e) {
+    if (debugEnabled()) console.error(e);
+    const msg = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+    console.error(`error: ${msg}`);
+    return e instanceof ConfigError ? 2 : 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,45 @@
+/**
+ * Command-line flag parsing behind one small function, so the parser (node:util's parseArgs now,
+ * `@std/cli` later) is one edit away. Not part of the library (`mod.ts` does not import it).
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { ConfigError } from "./config.ts";
+
+/** A flag the command accepts: string-valued or a bare boolean switch (with a --no- form). */
+export interface FlagSpec {
+  /** Flag name without dashes. */
+  name: string;
+  /** "string" takes a value; "boolean" is a switch. */
+  type: "string" | "boolean";
+  /** May be given several times (values collected in order). */
+  multiple?: boolean;
+}
+
+/** Parsed flags (by flag name) and positionals. */
+export interface ParsedArgs {
+  /** Values by flag name: string, string[] (multiple), or boolean. */
+  values: Record<string, string | string[] | boolean | undefined>;
+  /** Positional arguments. */
+  positionals: string[];
+}
+
+/** Parses argv strictly; any problem becomes a one-line {@linkcode ConfigError}. */
+export function parseFlags(argv: string[], flags: FlagSpec[]): ParsedArgs {
+  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {};
+  for (const f of flags) options[f.name] = { type: f.type, multiple: f.multiple ?? false };
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options,
+      strict: true,
+      allowPositionals: true,
+      allowNegative: true,
+    });
+    return { values: { ...values } as ParsedArgs["values"], positionals };
+  } catch (e) {
+    const msg = (e as Error).message.split("\n")[0];
+    throw new ConfigError(`${msg} (see --help)`);
+  }
+}

@@ -1,0 +1,515 @@
+/**
+ * The run configuration: every option, its default, its flag, and its validation, in one table.
+ *
+ * A configuration is resolved once (defaults filled in, "auto" values decided by the network's
+ * depth, every value checked) and never changes afterwards. Every problem is reported as a
+ * {@linkcode ConfigError} whose message names the option and what it accepts.
+ * @module
+ */
+
+import type { Precision } from "./kernels.ts";
+
+/** A learning-rate schedule: `[epoch, lr]` pairs, epochs strictly increasing, the first 0. */
+export type Schedule = [number, number][];
+
+/** A fully resolved run configuration. Keys are the `config.json` keys. */
+export interface RunConfig {
+  /** Input dimension d. */
+  d: number;
+  /** Teacher hidden widths m_1..m_L, bottom to top. */
+  widths: number[];
+  /** Student over-realization: student width = multi × teacher width. */
+  multi: number;
+  /** Output units c. */
+  outputs: number;
+  /** Teacher strength decay p: fan-out of teacher node i is divided by (i+1)^p. */
+  p: number;
+  /** Standard deviation of the Gaussian inputs. */
+  dataStd: number;
+  /** Training set size; 0 draws fresh samples every step. */
+  nTrain: number;
+  /** Evaluation set size. */
+  nEval: number;
+  /** Minibatch size. */
+  batch: number;
+  /** Learning rate schedule, epoch → lr. */
+  lr: Schedule;
+  /** Number of epochs. */
+  epochs: number;
+  /** SGD iterations per epoch. */
+  iters: number;
+  /** Seed of every random stream of the run. */
+  seed: number;
+  /** Floating-point precision of the whole run. */
+  precision: Precision;
+  /** Minibatches drawn with replacement (the reference) or shuffled passes over the training set. */
+  sampling: "replacement" | "shuffle";
+  /** Student initialization: N(0, initStd²) weights and zero biases, or uniform ±1/sqrt(fan_in). */
+  init: "gaussian" | "uniform";
+  /** Standard deviation of the Gaussian student initialization. */
+  initStd: number;
+  /** Fixed teacher bias (two-layer teachers, every layer). */
+  teacherBias: number;
+  /** Tune teacher biases to the median pre-activation, layer by layer. */
+  biasTuning: boolean;
+  /** Standardize teacher outputs (zero mean, unit std per output). */
+  standardize: boolean;
+  /** Leaky-ReLU slope for negative inputs (0 = ReLU), teacher and student alike. */
+  slope: number;
+  /** SGD momentum (0 = plain SGD). */
+  momentum: number;
+  /** L2 weight decay added to the gradient. */
+  weightDecay: number;
+  /** Evaluate (losses, alignment, gradients) every K epochs; the first and last always. */
+  evalEvery: number;
+  /** Epochs at which full correlation matrices are saved (besides the first and last evaluation). */
+  saveCorrAt: number[];
+}
+
+/** A bad option or configuration value: a usage error (exit code 2 in the CLI). */
+export class ConfigError extends Error {
+  /** Creates the error; the message is shown to the user as is. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+type Kind =
+  | "int"
+  | "number"
+  | "intList"
+  | "schedule"
+  | "bool"
+  | { choices: readonly string[] };
+
+/** One option: config key, CLI flag, kind, default, bounds and help. */
+export interface OptionSpec {
+  /** Key in config.json. */
+  key: keyof RunConfig;
+  /** Long flag without dashes. */
+  flag: string;
+  /** Value kind. */
+  kind: Kind;
+  /** Default value, or "auto" (decided by depth) as shown in help. */
+  default: unknown;
+  /** Smallest accepted value (numbers, list items). */
+  min?: number;
+  /** Whether `min` itself is excluded. */
+  exclusiveMin?: boolean;
+  /** Largest accepted value. */
+  max?: number;
+  /** Whether `max` itself is excluded. */
+  exclusiveMax?: boolean;
+  /** One-line help. */
+  help: string;
+}
+
+const U32 = 4294967295;
+
+/** Every run option, in help order. */
+export const OPTIONS: readonly OptionSpec[] = [
+  { key: "d", flag: "d", kind: "int", default: 100, min: 1, help: "input dimension" },
+  {
+    key: "widths",
+    flag: "widths",
+    kind: "intList",
+    default: [20],
+    min: 1,
+    help: "teacher hidden widths, bottom to top (e.g. 20 or 10,15,20,25)",
+  },
+  {
+    key: "multi",
+    flag: "multi",
+    kind: "int",
+    default: 10,
+    min: 1,
+    help: "student width ÷ teacher width",
+  },
+  { key: "outputs", flag: "outputs", kind: "int", default: 50, min: 1, help: "output units" },
+  {
+    key: "p",
+    flag: "p",
+    kind: "number",
+    default: 1,
+    min: 0,
+    help: "teacher strength decay: fan-out of node i divided by (i+1)^p",
+  },
+  {
+    key: "dataStd",
+    flag: "data-std",
+    kind: "number",
+    default: 1.5,
+    min: 0,
+    exclusiveMin: true,
+    help: "std of the Gaussian inputs",
+  },
+  {
+    key: "nTrain",
+    flag: "n-train",
+    kind: "int",
+    default: 10000,
+    min: 0,
+    help: "training set size (0 = fresh samples every step)",
+  },
+  {
+    key: "nEval",
+    flag: "n-eval",
+    kind: "int",
+    default: 10000,
+    min: 1,
+    help: "evaluation set size",
+  },
+  { key: "batch", flag: "batch", kind: "int", default: 16, min: 1, help: "minibatch size" },
+  {
+    key: "lr",
+    flag: "lr",
+    kind: "schedule",
+    default: [[0, 0.01]],
+    help: "learning rate: a number or epoch:lr pairs, e.g. 0:0.2,20:0.1",
+  },
+  { key: "epochs", flag: "epochs", kind: "int", default: 100, min: 1, help: "epochs" },
+  {
+    key: "iters",
+    flag: "iters",
+    kind: "int",
+    default: 1000,
+    min: 1,
+    help: "SGD iterations per epoch",
+  },
+  { key: "seed", flag: "seed", kind: "int", default: 1, min: 0, max: U32, help: "random seed" },
+  {
+    key: "precision",
+    flag: "precision",
+    kind: { choices: ["f32", "f64"] },
+    default: "auto",
+    help: "float precision (auto: f64 for two-layer, f32 deeper)",
+  },
+  {
+    key: "sampling",
+    flag: "sampling",
+    kind: { choices: ["replacement", "shuffle"] },
+    default: "replacement",
+    help: "minibatches with replacement, or shuffled passes",
+  },
+  {
+    key: "init",
+    flag: "init",
+    kind: { choices: ["gaussian", "uniform"] },
+    default: "auto",
+    help: "student init (auto: gaussian for two-layer, uniform ±1/sqrt(fan_in) deeper)",
+  },
+  {
+    key: "initStd",
+    flag: "init-std",
+    kind: "number",
+    default: 0.005,
+    min: 0,
+    exclusiveMin: true,
+    help: "std of the gaussian student init",
+  },
+  {
+    key: "teacherBias",
+    flag: "teacher-bias",
+    kind: "number",
+    default: -0.1,
+    help: "fixed teacher bias (without bias tuning)",
+  },
+  {
+    key: "biasTuning",
+    flag: "bias-tuning",
+    kind: "bool",
+    default: "auto",
+    help: "teacher biases at the median pre-activation (auto: on deeper than two layers)",
+  },
+  {
+    key: "standardize",
+    flag: "standardize",
+    kind: "bool",
+    default: false,
+    help: "standardize teacher outputs (zero mean, unit std)",
+  },
+  {
+    key: "slope",
+    flag: "slope",
+    kind: "number",
+    default: 0,
+    min: 0,
+    max: 1,
+    exclusiveMax: true,
+    help: "leaky-ReLU slope (0 = ReLU)",
+  },
+  {
+    key: "momentum",
+    flag: "momentum",
+    kind: "number",
+    default: 0,
+    min: 0,
+    max: 1,
+    exclusiveMax: true,
+    help: "SGD momentum",
+  },
+  {
+    key: "weightDecay",
+    flag: "weight-decay",
+    kind: "number",
+    default: 0,
+    min: 0,
+    help: "L2 weight decay",
+  },
+  {
+    key: "evalEvery",
+    flag: "eval-every",
+    kind: "int",
+    default: 1,
+    min: 1,
+    help: "evaluate every K epochs (the first and last always)",
+  },
+  {
+    key: "saveCorrAt",
+    flag: "save-corr-at",
+    kind: "intList",
+    default: [],
+    min: 0,
+    help: "epochs whose correlation matrices are saved (besides first and last)",
+  },
+];
+
+const BY_KEY = new Map(OPTIONS.map((o) => [o.key as string, o]));
+
+/** Config keys that are accepted in a config file but carry no setting (provenance). */
+const IGNORED_KEYS = new Set(["meta"]);
+
+const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+function describe(o: OptionSpec): string {
+  const k = o.kind;
+  if (typeof k === "object") return `one of ${k.choices.join(", ")}`;
+  if (k === "bool") return "true or false";
+  if (k === "schedule") {
+    return "a positive number or epoch:lr pairs with increasing epochs from 0, like 0:0.2,20:0.1";
+  }
+  const what = k === "int"
+    ? "an integer"
+    : k === "intList"
+    ? "a comma-separated list of integers"
+    : "a number";
+  const bounds: string[] = [];
+  if (o.min !== undefined) bounds.push(`${o.exclusiveMin ? ">" : "≥"} ${o.min}`);
+  if (o.max !== undefined) bounds.push(`${o.exclusiveMax ? "<" : "≤"} ${o.max}`);
+  return bounds.length ? `${what} ${bounds.join(" and ")}` : what;
+}
+
+function fail(o: OptionSpec, value: unknown, where: string): never {
+  const shown = typeof value === "string"
+    ? JSON.stringify(value)
+    : JSON.stringify(value) ?? String(value);
+  throw new ConfigError(`${where}Invalid --${o.flag} ${shown}: expected ${describe(o)}`);
+}
+
+function toNumber(v: unknown): number {
+  if (typeof v === "number") return v;
+  if (typeof v === "string" && NUMBER_RE.test(v.trim())) return Number(v.trim());
+  return NaN;
+}
+
+function inBounds(o: OptionSpec, x: number): boolean {
+  if (!Number.isFinite(x)) return false;
+  if (o.min !== undefined && (o.exclusiveMin ? x <= o.min : x < o.min)) return false;
+  if (o.max !== undefined && (o.exclusiveMax ? x >= o.max : x > o.max)) return false;
+  return true;
+}
+
+/** Parses a learning-rate schedule: a number, "e:lr,e:lr", or `[[e, lr], ...]`. Null if invalid. */
+export function parseSchedule(v: unknown): Schedule | null {
+  let pairs: [number, number][];
+  if (typeof v === "number") pairs = [[0, v]];
+  else if (typeof v === "string") {
+    const s = v.trim();
+    if (NUMBER_RE.test(s)) pairs = [[0, Number(s)]];
+    else {
+      pairs = [];
+      for (const part of s.split(",")) {
+        const m = part.trim().match(/^([^:]+):([^:]+)$/);
+        if (!m) return null;
+        pairs.push([toNumber(m[1]), toNumber(m[2])]);
+      }
+    }
+  } else if (Array.isArray(v)) {
+    pairs = [];
+    for (const item of v) {
+      if (!Array.isArray(item) || item.length !== 2) return null;
+      pairs.push([toNumber(item[0]), toNumber(item[1])]);
+    }
+  } else return null;
+  if (pairs.length === 0 || pairs[0][0] !== 0) return null;
+  for (let i = 0; i < pairs.length; i++) {
+    const [e, lr] = pairs[i];
+    if (!Number.isInteger(e) || e < 0 || !(lr > 0) || !Number.isFinite(lr)) return null;
+    if (i > 0 && e <= pairs[i - 1][0]) return null;
+  }
+  return pairs;
+}
+
+/** The learning rate of a schedule at an epoch (0-based epoch being trained). */
+export function lrAt(schedule: Schedule, epoch: number): number {
+  let lr = schedule[0][1];
+  for (const [e, v] of schedule) if (e <= epoch) lr = v;
+  return lr;
+}
+
+function parseValue(o: OptionSpec, v: unknown, where: string): unknown {
+  const k = o.kind;
+  if (typeof k === "object") {
+    if (typeof v !== "string" || !k.choices.includes(v)) fail(o, v, where);
+    return v;
+  }
+  switch (k) {
+    case "bool":
+      if (v === true || v === "true") return true;
+      if (v === false || v === "false") return false;
+      return fail(o, v, where);
+    case "schedule":
+      return parseSchedule(v) ?? fail(o, v, where);
+    case "int":
+    case "number": {
+      const x = toNumber(v);
+      if (!inBounds(o, x) || (k === "int" && !Number.isInteger(x))) fail(o, v, where);
+      return x;
+    }
+    case "intList": {
+      const items = typeof v === "string"
+        ? (v.trim() === "" ? [] : v.split(","))
+        : Array.isArray(v)
+        ? v
+        : typeof v === "number"
+        ? [v]
+        : null;
+      if (items === null) return fail(o, v, where);
+      const xs = items.map(toNumber);
+      if (xs.some((x) => !Number.isInteger(x) || !inBounds(o, x))) fail(o, v, where);
+      return xs;
+    }
+  }
+}
+
+/** Partial settings as given by a user: raw strings from flags or JSON values from a file. */
+export type RawSettings = Record<string, unknown>;
+
+/** The grid of teacher weights: {-1, -0.75, ..., 0.75, 1}. */
+export const GRID_SIZE = 9;
+
+/**
+ * Resolves user settings over the defaults, decides "auto" values, validates every value and the
+ * combination, and returns a frozen {@linkcode RunConfig}.
+ *
+ * `layers` lists settings from lowest to highest priority (e.g. config file, then flags), each
+ * with a label for messages ("" for flags, the file name for a file).
+ */
+export function resolveConfig(...layers: { settings: RawSettings; source?: string }[]): RunConfig {
+  const out: Record<string, unknown> = {};
+  for (const o of OPTIONS) out[o.key] = o.default;
+  for (const { settings, source } of layers) {
+    const where = source ? `${source}: ` : "";
+    for (const [key, value] of Object.entries(settings)) {
+      if (IGNORED_KEYS.has(key)) continue;
+      const o = BY_KEY.get(key);
+      if (!o) {
+        const known = OPTIONS.map((x) => x.key).join(", ");
+        throw new ConfigError(`${where}Unknown setting "${key}": accepted keys are ${known}`);
+      }
+      if (value === "auto" && o.default === "auto") out[key] = "auto";
+      else out[key] = parseValue(o, value, where);
+    }
+  }
+  const c = out as unknown as RunConfig;
+  const deep = c.widths.length > 1;
+  if ((c.precision as string) === "auto") c.precision = deep ? "f32" : "f64";
+  if ((c.init as string) === "auto") c.init = deep ? "uniform" : "gaussian";
+  if ((c.biasTuning as unknown) === "auto") c.biasTuning = deep;
+  checkCombination(c);
+  return Object.freeze(c);
+}
+
+function checkCombination(c: RunConfig): void {
+  // Teacher rows are distinct non-zero grid vectors: fan-in f admits at most 9^f - 1 of them.
+  const fanIns = [c.d, ...c.widths];
+  const counts = [...c.widths, c.outputs];
+  for (let l = 0; l < counts.length; l++) {
+    const possible = Math.pow(GRID_SIZE, fanIns[l]) - 1;
+    if (counts[l] > possible) {
+      const what = l === counts.length - 1 ? "--outputs" : "--widths";
+      throw new ConfigError(
+        `Invalid ${what} ${counts[l]}: a layer with fan-in ${fanIns[l]} has at most ${possible} ` +
+          `distinct grid rows`,
+      );
+    }
+  }
+  if (c.sampling === "shuffle" && c.nTrain > 0 && c.batch > c.nTrain) {
+    throw new ConfigError(
+      `Invalid --batch ${c.batch}: with --sampling shuffle it must be ≤ --n-train (${c.nTrain})`,
+    );
+  }
+  if (c.sampling === "shuffle" && c.nTrain === 0) {
+    throw new ConfigError(`Invalid --sampling shuffle: needs a fixed training set (--n-train > 0)`);
+  }
+  const last = c.lr[c.lr.length - 1][0];
+  if (last >= c.epochs) {
+    throw new ConfigError(
+      `Invalid --lr: schedule epoch ${last} is outside the run (epochs 0 to ${c.epochs - 1})`,
+    );
+  }
+  for (const e of c.saveCorrAt) {
+    if (e > c.epochs) {
+      throw new ConfigError(
+        `Invalid --save-corr-at ${e}: epochs of this run are 0 (before training) to ${c.epochs}`,
+      );
+    }
+  }
+  const bytes = estimateMemory(c);
+  if (bytes > MEMORY_LIMIT) {
+    throw new ConfigError(
+      `This run needs about ${(bytes / 2 ** 30).toFixed(1)} GiB of WASM memory; at most ` +
+        `${
+          (MEMORY_LIMIT / 2 ** 30).toFixed(1)
+        } GiB can be addressed (reduce --n-train, --n-eval or widths)`,
+    );
+  }
+}
+
+/** The most WASM memory one run may use (4 GiB address space, less headroom). */
+export const MEMORY_LIMIT = 3.5 * 2 ** 30;
+
+/** Estimated bytes of WASM memory a run needs (data sets, both networks, training buffers). */
+export function estimateMemory(c: RunConfig): number {
+  const bpe = c.precision === "f32" ? 4 : 8;
+  const teacher = [c.d, ...c.widths, c.outputs];
+  const student = [c.d, ...c.widths.map((w) => w * c.multi), c.outputs];
+  let weights = 0;
+  for (let l = 0; l + 1 < student.length; l++) {
+    weights += (student[l] + 1) * student[l + 1] * 4 + (teacher[l] + 1) * teacher[l + 1];
+  }
+  const rows = c.nTrain + c.nEval;
+  const data = rows * (c.d + c.outputs);
+  const chunk = 1024;
+  const acts = chunk * (student.reduce((a, b) => a + b, 0) + teacher.reduce((a, b) => a + b, 0)) *
+    3;
+  return (weights + data + acts) * bpe;
+}
+
+/** The CLI flag of a config key. */
+export function flagOf(key: keyof RunConfig): string {
+  return BY_KEY.get(key)!.flag;
+}
+
+/** The config key of a CLI flag, or undefined. */
+export function keyOfFlag(flag: string): keyof RunConfig | undefined {
+  return OPTIONS.find((o) => o.flag === flag)?.key;
+}
+
+/** Formats a value as shown in help and summaries (schedules as e:lr pairs). */
+export function formatValue(v: unknown): string {
+  if (Array.isArray(v) && Array.isArray(v[0])) return v.map(([e, lr]) => `${e}:${lr}`).join(",");
+  if (Array.isArray(v)) return v.length ? v.join(",") : "(none)";
+  return String(v);
+}

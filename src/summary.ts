@@ -1,0 +1,33 @@
+/**
+ * The readable summary printed at the end of a run.
+ * @module
+ */
+
+import type { RunConfig } from "./config.ts";
+import type { RunResult } from "./run.ts";
+import { layerSizes } from "./teacher.ts";
+
+const sci = (x: number): string => x.toExponential(2);
+
+/** A few lines describing what was run, how fast, and how far the losses fell. */
+export function formatSummary(config: RunConfig, r: RunResult, out: string): string {
+  const { teacher, student } = layerSizes(config);
+  const data = config.nTrain > 0 ? `${config.nTrain} training samples` : "fresh samples every step";
+  const decades = Math.log10(r.initial.evalMse / r.final.evalMse);
+  const lines = [
+    `specialize train  seed ${config.seed}  ${config.precision}  p ${config.p}  multi ${config.multi}`,
+    `  teacher ${teacher.join("-")}, student ${
+      student.join("-")
+    }, ${data}, ${config.nEval} eval samples`,
+    `  ${config.epochs} epochs × ${config.iters} steps of batch ${config.batch}: ` +
+    `${r.trainSeconds.toFixed(1)} s training (${Math.round(r.stepsPerSecond)} steps/s), ` +
+    `${r.evalSeconds.toFixed(1)} s evaluating`,
+    `  eval MSE ${sci(r.initial.evalMse)} → ${sci(r.final.evalMse)} (${
+      decades.toFixed(1)
+    } decades), ` +
+    `train MSE ${sci(r.final.trainMse)}`,
+    `  final full-batch gradient norm per layer: ${r.final.gradNorm.map(sci).join(", ")}`,
+    `  wrote ${out}/ (config.json, metrics.csv, result.json, weights and data as .npy)`,
+  ];
+  return lines.join("\n");
+}

@@ -1,0 +1,242 @@
+/**
+ * The SGD loop of a teacher–student run.
+ *
+ * One {@linkcode Trainer} owns one WASM instance: teacher, student, data sets, minibatch buffers,
+ * gradients and momentum all live in its memory, allocated once. A step gathers the minibatch rows
+ * inside WASM, runs forward, error, backward and the update through the kernels, and allocates
+ * nothing. Objective per sample: 0.5 Σ_outputs (y − t)², averaged over the batch; reported losses
+ * are the mean squared error over samples and outputs.
+ * @module
+ */
+
+import { lrAt, type RunConfig } from "./config.ts";
+import { type DataSet, forEachChunk, makeDataSet } from "./data.ts";
+import { Kernels, type Mat } from "./kernels.ts";
+import { type LayerBuffers, Network, type Workspace } from "./network.ts";
+import { Rng, type RngState, STREAM } from "./rng.ts";
+import { buildTeacher, initStudent, layerSizes } from "./teacher.ts";
+
+/** Losses and gradient norms of one evaluation. */
+export interface EpochMetrics {
+  /** Epochs completed when measured (0 = before training). */
+  epoch: number;
+  /** Learning rate used in the epoch just completed (that of epoch 0 before training). */
+  lr: number;
+  /** MSE over the training set (fresh-sample runs: mean minibatch MSE of the last epoch). */
+  trainMse: number;
+  /** MSE over the evaluation set. */
+  evalMse: number;
+  /** L2 norm of the full-batch gradient of each weight layer (training set; eval set if fresh). */
+  gradNorm: number[];
+}
+
+/** The random streams a trainer draws from during training (for checkpoints). */
+export interface TrainerRngState {
+  /** Minibatch indices (fixed set). */
+  batches: RngState;
+  /** Fresh inputs (n-train 0). */
+  fresh: RngState;
+}
+
+/**
+ * A teacher–student run in memory.
+ *
+ * @example
+ * ```ts
+ * import { resolveConfig } from "./config.ts";
+ * import { Trainer } from "./train.ts";
+ * const t = new Trainer(resolveConfig({ settings: { d: 10, widths: [4], outputs: 3, epochs: 2 } }));
+ * t.trainEpoch();
+ * console.log(t.evaluate().evalMse);
+ * ```
+ */
+export class Trainer {
+  /** The resolved configuration. */
+  readonly config: RunConfig;
+  /** The kernels and memory everything lives in. */
+  readonly kernels: Kernels;
+  /** The fixed teacher. */
+  readonly teacher: Network;
+  /** The student being trained. */
+  readonly student: Network;
+  /** The fixed training set, or null when every step draws fresh samples. */
+  readonly train: DataSet | null;
+  /** The evaluation set. */
+  readonly eval: DataSet;
+  /** Epochs completed. */
+  epoch = 0;
+  /** Mean minibatch MSE of the last epoch (tracked only for fresh-sample runs). */
+  lastEpochBatchMse = NaN;
+
+  readonly #batchRng: Rng;
+  readonly #freshRng: Rng;
+  readonly #grads: LayerBuffers;
+  readonly #velocity: LayerBuffers | null;
+  readonly #ws: Workspace;
+  readonly #bx: Mat;
+  readonly #by: Mat;
+  readonly #idxPtr: number;
+  #idx: Int32Array;
+  readonly #order: Int32Array;
+  #orderPos = 0;
+
+  /** Builds teacher, data sets and student from the config's seed. */
+  constructor(config: RunConfig) {
+    this.config = config;
+    const k = this.kernels = new Kernels(config.precision);
+    const seed = config.seed;
+    this.teacher = buildTeacher(k, config, new Rng(seed, STREAM.teacher));
+    this.train = config.nTrain > 0
+      ? makeDataSet(this.teacher, config.nTrain, config.dataStd, new Rng(seed, STREAM.trainData))
+      : null;
+    this.eval = makeDataSet(
+      this.teacher,
+      config.nEval,
+      config.dataStd,
+      new Rng(seed, STREAM.evalData),
+    );
+    this.student = new Network(k, layerSizes(config).student, config.slope);
+    initStudent(this.student, config, new Rng(seed, STREAM.student));
+    this.#batchRng = new Rng(seed, STREAM.batches);
+    this.#freshRng = new Rng(seed, STREAM.trainData);
+    this.#grads = this.student.allocLike();
+    this.#velocity = config.momentum > 0 ? this.student.allocLike() : null;
+    const b = config.batch;
+    this.#ws = this.student.workspace(b);
+    this.#bx = k.alloc(b, config.d);
+    this.#by = k.alloc(b, config.outputs);
+    this.#idxPtr = k.allocI32(b);
+    this.#idx = k.viewI32(this.#idxPtr, b);
+    this.#order = new Int32Array(config.sampling === "shuffle" ? config.nTrain : 0);
+    this.#orderPos = this.#order.length;
+  }
+
+  /** Runs n SGD steps at learning rate lr. */
+  steps(n: number, lr: number): void {
+    const k = this.kernels, cfg = this.config;
+    const student = this.student, ws = this.#ws, grads = this.#grads;
+    const err = ws.deltas[student.depth - 1];
+    const fresh = this.train === null;
+    const invBatch = 1 / cfg.batch;
+    let sse = 0;
+    for (let s = 0; s < n; s++) {
+      if (fresh) {
+        this.#freshRng.fillNormal(k.view(this.#bx), cfg.dataStd);
+        const t = this.teacher.forward(this.#bx, this.teacher.workspace(cfg.batch));
+        k.sub(student.forward(this.#bx, ws), t, err);
+        sse += k.sumsq(err);
+      } else {
+        this.#drawBatch();
+        k.gatherRows(this.train!.x, this.#idxPtr, this.#bx);
+        k.gatherRows(this.train!.y, this.#idxPtr, this.#by);
+        k.sub(student.forward(this.#bx, ws), this.#by, err);
+      }
+      k.scale(err, invBatch);
+      student.backward(ws, err, grads);
+      for (let l = 0; l < student.depth; l++) {
+        k.sgdUpdate(
+          student.weights[l],
+          grads.full[l],
+          this.#velocity ? this.#velocity.full[l] : null,
+          lr,
+          cfg.momentum,
+          cfg.weightDecay,
+        );
+      }
+    }
+    if (fresh && n > 0) this.lastEpochBatchMse = sse / (n * cfg.batch * cfg.outputs);
+  }
+
+  #drawBatch(): void {
+    const b = this.config.batch, n = this.config.nTrain, rng = this.#batchRng;
+    let idx = this.#idx;
+    if (idx.buffer !== this.kernels.memory.buffer) {
+      idx = this.#idx = this.kernels.viewI32(this.#idxPtr, b);
+    }
+    if (this.#order.length === 0) {
+      for (let r = 0; r < b; r++) idx[r] = rng.int(n);
+      return;
+    }
+    const order = this.#order;
+    for (let r = 0; r < b; r++) {
+      if (this.#orderPos >= n) {
+        for (let i = 0; i < n; i++) order[i] = i;
+        for (let i = n - 1; i > 0; i--) {
+          const j = rng.int(i + 1), t = order[i];
+          order[i] = order[j];
+          order[j] = t;
+        }
+        this.#orderPos = 0;
+      }
+      idx[r] = order[this.#orderPos++];
+    }
+  }
+
+  /** The learning rate of the next epoch to train. */
+  get lr(): number {
+    return lrAt(this.config.lr, this.epoch);
+  }
+
+  /** Trains one epoch (config.iters steps) at the scheduled learning rate. */
+  trainEpoch(): void {
+    this.steps(this.config.iters, this.lr);
+    this.epoch++;
+  }
+
+  /** Mean squared error of the student on a data set (over samples and outputs). */
+  mse(data: DataSet): number {
+    const k = this.kernels, c = this.config.outputs;
+    let sse = 0;
+    forEachChunk(data.n, (start, rows) => {
+      const ws = this.student.workspace(rows);
+      const out = this.student.forward(k.rowsOf(data.x, start, rows), ws);
+      const err = ws.deltas[this.student.depth - 1];
+      k.sub(out, k.rowsOf(data.y, start, rows), err);
+      sse += k.sumsq(err);
+    });
+    return sse / (data.n * c);
+  }
+
+  /**
+   * Full-batch gradient of the objective over a data set, accumulated chunk by chunk into
+   * `grads` (defaults to the trainer's gradient buffers). Returns the MSE on the way.
+   */
+  fullGradient(data: DataSet, grads: LayerBuffers = this.#grads): number {
+    const k = this.kernels, student = this.student;
+    let sse = 0, first = true;
+    forEachChunk(data.n, (start, rows) => {
+      const ws = student.workspace(rows);
+      const out = student.forward(k.rowsOf(data.x, start, rows), ws);
+      const err = ws.deltas[student.depth - 1];
+      k.sub(out, k.rowsOf(data.y, start, rows), err);
+      sse += k.sumsq(err);
+      k.scale(err, 1 / data.n);
+      student.backward(ws, err, grads, !first);
+      first = false;
+    });
+    return sse / (data.n * this.config.outputs);
+  }
+
+  /** Losses and full-batch gradient norms now. */
+  evaluate(): EpochMetrics {
+    const k = this.kernels;
+    const gradData = this.train ?? this.eval;
+    const gradMse = this.fullGradient(gradData);
+    const gradNorm = this.#grads.full.map((g) => Math.sqrt(k.sumsq(g)));
+    const evalMse = this.train ? this.mse(this.eval) : gradMse;
+    const trainMse = this.train ? gradMse : this.lastEpochBatchMse;
+    const lr = lrAt(this.config.lr, Math.max(0, this.epoch - 1));
+    return { epoch: this.epoch, lr, trainMse, evalMse, gradNorm };
+  }
+
+  /** The random streams' states (for checkpoints). */
+  getRngState(): TrainerRngState {
+    return { batches: this.#batchRng.getState(), fresh: this.#freshRng.getState() };
+  }
+
+  /** Restores random streams saved with {@linkcode Trainer.getRngState}. */
+  setRngState(s: TrainerRngState): void {
+    this.#batchRng.setState(s.batches);
+    this.#freshRng.setState(s.fresh);
+  }
+}
