@@ -75,7 +75,8 @@ export class ConfigError extends Error {
   }
 }
 
-type Kind =
+/** The kind of value an option takes. */
+export type OptionKind =
   | "int"
   | "number"
   | "intList"
@@ -90,7 +91,7 @@ export interface OptionSpec {
   /** Long flag without dashes. */
   flag: string;
   /** Value kind. */
-  kind: Kind;
+  kind: OptionKind;
   /** Default value, or "auto" (decided by depth) as shown in help. */
   default: unknown;
   /** Smallest accepted value (numbers, list items). */

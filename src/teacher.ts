@@ -20,7 +20,7 @@
 import type { RunConfig } from "./config.ts";
 import type { Kernels } from "./kernels.ts";
 import { Network } from "./network.ts";
-import { Rng } from "./rng.ts";
+import type { Rng } from "./rng.ts";
 
 /** Samples drawn for bias tuning and output standardization. */
 export const TUNING_SAMPLES = 10000;

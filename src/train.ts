@@ -64,9 +64,9 @@ export class Trainer {
   /** The evaluation set. */
   readonly eval: DataSet;
   /** Epochs completed. */
-  epoch = 0;
+  epoch: number = 0;
   /** Mean minibatch MSE of the last epoch (tracked only for fresh-sample runs). */
-  lastEpochBatchMse = NaN;
+  lastEpochBatchMse: number = NaN;
 
   readonly #batchRng: Rng;
   readonly #freshRng: Rng;

@@ -1,0 +1,52 @@
+/**
+ * specialize: teacher–student experiments on deep ReLU networks, with AssemblyScript WASM SIMD
+ * kernels doing the matrix math (Tian, "Over-parameterization as a Catalyst for Better
+ * Generalization of Deep ReLU network", arXiv 1909.13458).
+ *
+ * A fixed teacher ReLU network labels Gaussian inputs; an over-parameterized student of the same
+ * depth learns from its outputs with SGD. Everything runs in one WASM instance per run, with no
+ * Deno permissions (writing a run folder needs write access to it).
+ *
+ * @example Train a small two-layer student and watch the eval loss fall
+ * ```ts
+ * import { resolveConfig, Trainer } from "./mod.ts";
+ *
+ * const config = resolveConfig({ settings: { d: 20, widths: [5], outputs: 5, multi: 4, epochs: 3 } });
+ * const trainer = new Trainer(config);
+ * const before = trainer.evaluate().evalMse;
+ * for (let e = 0; e < config.epochs; e++) trainer.trainEpoch();
+ * const after = trainer.evaluate().evalMse;
+ * console.log(`eval MSE ${before.toExponential(2)} → ${after.toExponential(2)}`);
+ * ```
+ * @module
+ */
+
+export {
+  ConfigError,
+  estimateMemory,
+  lrAt,
+  type OptionKind,
+  OPTIONS,
+  type OptionSpec,
+  parseSchedule,
+  type RawSettings,
+  resolveConfig,
+  type RunConfig,
+  type Schedule,
+} from "./src/config.ts";
+export { Rng, type RngState, STREAM } from "./src/rng.ts";
+export { type FloatArray, Kernels, type Mat, type Precision } from "./src/kernels.ts";
+export { type LayerBuffers, Network, type Workspace } from "./src/network.ts";
+export { buildTeacher, gridRows, initStudent, layerSizes, median } from "./src/teacher.ts";
+export { CHUNK_ROWS, type DataSet, forEachChunk, label, makeDataSet } from "./src/data.ts";
+export { type EpochMetrics, Trainer, type TrainerRngState } from "./src/train.ts";
+export { decodeNpy, encodeNpy, type NpyArray } from "./src/npy.ts";
+export {
+  checkOutFolder,
+  type RunOptions,
+  type RunResult,
+  runToFolder,
+  writeFileAtomic,
+} from "./src/run.ts";
+export { type Provenance, provenance, VERSION } from "./src/version.ts";
+// -- analysis exports (alignment, gradients) below --
