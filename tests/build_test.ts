@@ -1,0 +1,33 @@
+/**
+ * The committed module is exactly what the pinned compiler builds from the committed sources:
+ * a fresh build's bytes equal wasm/kernels.wasm and the embedded copy, the recorded hashes match,
+ * and the module imports nothing.
+ */
+import assert from "node:assert/strict";
+import { buildWasmBytes, sha256Hex, sourceHash } from "../src/build_wasm.ts";
+import { SOURCE_SHA256, WASM_BASE64, WASM_SHA256 } from "../wasm/kernels_wasm.ts";
+
+const committed = await Deno.readFile(new URL("../wasm/kernels.wasm", import.meta.url));
+
+Deno.test("SOURCE_SHA256 matches assembly/*.ts and asconfig.json", async () => {
+  assert.equal(await sourceHash(), SOURCE_SHA256, "sources changed: run `deno task build`");
+});
+
+Deno.test("embedded base64 equals wasm/kernels.wasm and WASM_SHA256", async () => {
+  const embedded = Uint8Array.from(atob(WASM_BASE64), (c) => c.charCodeAt(0));
+  assert.deepEqual(embedded, committed);
+  assert.equal(await sha256Hex(committed), WASM_SHA256);
+});
+
+Deno.test("a fresh build is byte-identical to the committed wasm/kernels.wasm", async () => {
+  const fresh = await buildWasmBytes();
+  assert.equal(await sha256Hex(fresh), await sha256Hex(committed));
+});
+
+Deno.test("the module has zero imports and exports its memory", () => {
+  const module = new WebAssembly.Module(committed);
+  assert.deepEqual(WebAssembly.Module.imports(module), []);
+  const exports = WebAssembly.Module.exports(module);
+  assert.ok(exports.some((e) => e.name === "memory" && e.kind === "memory"));
+  assert.ok(exports.some((e) => e.name === "matmul_nn_f32" && e.kind === "function"));
+});
