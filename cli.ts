@@ -14,6 +14,7 @@ import {
   ConfigError,
   formatValue,
   OPTIONS,
+  placeholder,
   type RawSettings,
   resolveConfig,
 } from "./src/config.ts";
@@ -45,7 +46,7 @@ Commands:
 
 function trainHelp(): string {
   const rows: [string, string][] = OPTIONS.map((o) => {
-    const arg = o.kind === "bool" ? "" : " VALUE";
+    const arg = o.kind === "bool" ? "" : ` ${placeholder(o)}`;
     return [`--${o.flag}${arg}`, `${o.help} [default: ${formatValue(o.default)}]`];
   });
   rows.push(

@@ -102,6 +102,8 @@ export interface OptionSpec {
   max?: number;
   /** Whether `max` itself is excluded. */
   exclusiveMax?: boolean;
+  /** Lists: at least one item required. */
+  nonEmpty?: boolean;
   /** One-line help. */
   help: string;
 }
@@ -117,6 +119,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: "intList",
     default: [20],
     min: 1,
+    nonEmpty: true,
     help: "teacher hidden widths, bottom to top (e.g. 20 or 10,15,20,25)",
   },
   {
@@ -389,6 +392,7 @@ function parseValue(o: OptionSpec, v: unknown, where: string): unknown {
       if (items === null) return fail(o, v, where);
       const xs = items.map(toNumber);
       if (xs.some((x) => !Number.isInteger(x) || !inBounds(o, x))) fail(o, v, where);
+      if (o.nonEmpty && xs.length === 0) fail(o, v, where);
       return xs;
     }
   }
@@ -510,7 +514,16 @@ export function keyOfFlag(flag: string): keyof RunConfig | undefined {
 
 /** Formats a value as shown in help and summaries (schedules as e:lr pairs). */
 export function formatValue(v: unknown): string {
-  if (Array.isArray(v) && Array.isArray(v[0])) return v.map(([e, lr]) => `${e}:${lr}`).join(",");
+  if (Array.isArray(v) && Array.isArray(v[0])) {
+    return v.length === 1 ? String(v[0][1]) : v.map(([e, lr]) => `${e}:${lr}`).join(",");
+  }
   if (Array.isArray(v)) return v.length ? v.join(",") : "(none)";
   return String(v);
+}
+
+/** The placeholder shown for an option's value in help ("N", "X", "f32|f64", ...). */
+export function placeholder(o: OptionSpec): string {
+  const k = o.kind;
+  if (typeof k === "object") return k.choices.join("|");
+  return { int: "N", number: "X", intList: "N,N,...", schedule: "LR", bool: "" }[k];
 }

@@ -1,0 +1,72 @@
+import { ConfigError, lrAt, parseSchedule, resolveConfig } from "../src/config.ts";
+import { assertEquals, assertThrows } from "./assert.ts";
+
+Deno.test("defaults are the paper's two-layer setting", () => {
+  const c = resolveConfig();
+  assertEquals(
+    [c.d, c.widths, c.multi, c.outputs, c.dataStd, c.nTrain, c.nEval, c.batch, c.iters, c.epochs],
+    [100, [20], 10, 50, 1.5, 10000, 10000, 16, 1000, 100],
+  );
+  assertEquals([c.precision, c.init, c.initStd, c.biasTuning, c.lr], [
+    "f64",
+    "gaussian",
+    0.005,
+    false,
+    [[0, 0.01]],
+  ]);
+});
+
+Deno.test("auto values follow the depth; later layers override earlier ones", () => {
+  const c = resolveConfig({ settings: { widths: "10,15,20,25", d: 20 } }, {
+    settings: { precision: "f64" },
+  });
+  assertEquals([c.widths, c.precision, c.init, c.biasTuning], [
+    [10, 15, 20, 25],
+    "f64",
+    "uniform",
+    true,
+  ]);
+});
+
+Deno.test("schedules parse from numbers, strings and pairs", () => {
+  assertEquals(parseSchedule("0.1"), [[0, 0.1]]);
+  assertEquals(parseSchedule("0:0.2,20:0.1"), [[0, 0.2], [20, 0.1]]);
+  assertEquals(parseSchedule([[0, 0.2], [5, 0.05]]), [[0, 0.2], [5, 0.05]]);
+  for (
+    const bad of ["", "abc", "1:0.1", "0:0.1,0:0.2", "0:-1", "0:0", "0:nan", "0:0.1,5", [[0]], {}]
+  ) {
+    assertEquals(parseSchedule(bad), null);
+  }
+  assertEquals([0, 19, 20, 50].map((e) => lrAt([[0, 0.2], [20, 0.1]], e)), [0.2, 0.2, 0.1, 0.1]);
+});
+
+Deno.test("invalid settings throw one ConfigError naming the option and what is accepted", () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ d: "0" }, /--d "0": expected an integer ≥ 1/],
+    [{ d: "abc" }, /--d "abc"/],
+    [{ d: "1e400" }, /--d/],
+    [{ multi: 2.5 }, /--multi 2.5/],
+    [{ lr: "0" }, /--lr "0": expected a positive number or epoch:lr pairs/],
+    [{ lr: "0:0.1,200:0.05" }, /schedule epoch 200 is outside the run/],
+    [{ precision: "f16" }, /--precision "f16": expected one of f32, f64/],
+    [{ widths: "5,,3" }, /--widths/],
+    [{ widths: "" }, /--widths/],
+    [{ bogus: 1 }, /Unknown setting "bogus"/],
+    [{ dataStd: "nan" }, /--data-std/],
+    [{ seed: -1 }, /--seed/],
+    [{ slope: 1 }, /--slope/],
+    [{ d: 1, widths: [9] }, /at most 8 distinct grid rows/],
+    [{ sampling: "shuffle", nTrain: 10, batch: 11 }, /--batch 11/],
+    [{ sampling: "shuffle", nTrain: 0 }, /--sampling shuffle/],
+    [{ saveCorrAt: "500" }, /--save-corr-at 500/],
+    [{ nTrain: 100000000, d: 1000 }, /GiB of WASM memory/],
+  ];
+  for (const [settings, pattern] of cases) {
+    assertThrows(() => resolveConfig({ settings }), ConfigError, pattern);
+  }
+  assertThrows(
+    () => resolveConfig({ settings: { d: 0 }, source: "x.json" }),
+    ConfigError,
+    /^x\.json: /,
+  );
+});

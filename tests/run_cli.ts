@@ -1,0 +1,38 @@
+/**
+ * Runs the CLI as a user would, in a subprocess with the permissions the README gives it.
+ * @module
+ */
+
+/** What a CLI run printed and returned. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+
+/** Runs `deno run <permissions> cli.ts ...args`. */
+export async function runCli(
+  args: string[],
+  permissions: string[] = ["--allow-read", "--allow-write"],
+): Promise<CliResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...permissions, CLI, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Whether a path exists. */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
