@@ -23,19 +23,19 @@ const KC: i32 = 256;
 const PACK_BYTES: i32 = 256 * 1024;
 /** Bytes of the C edge tile (MR × NR elements = 4 × 32 bytes). */
 const TILE_BYTES: i32 = 128;
+/** Bytes of the packed A micro-panel (KC steps × MR elements, f64). */
+const PACKA_BYTES: i32 = KC * MR * 8;
 
 /** Static scratch: packed B, then the edge tile. Lives in the module's data, below __heap_base. */
-const PACK: usize = memory.data(PACK_BYTES + TILE_BYTES, 64);
+const PACK: usize = memory.data(PACK_BYTES + TILE_BYTES + PACKA_BYTES, 64);
 const TILE: usize = PACK + <usize>PACK_BYTES;
+const PACKA: usize = TILE + <usize>TILE_BYTES;
 
-/** The 4×NR micro-kernel. a0..a3: A row pointers at the first k step, aStep: bytes between k
- * steps, bp: packed B micro-panel (kc rows of 32 bytes), c: C tile with row stride ldc bytes. */
+/** The 4×NR micro-kernel. ap: packed A micro-panel (kc steps of MR elements), bp: packed B
+ * micro-panel (kc steps of 32 bytes), c: C tile with row stride ldc bytes. */
 // @ts-ignore: decorator
 @inline
-function micro<T>(
-  a0: usize, a1: usize, a2: usize, a3: usize, aStep: usize,
-  bp: usize, kc: i32, c: usize, ldc: usize, loadC: bool,
-): void {
+function micro<T>(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, loadC: bool): void {
   let c00 = v128.splat<T>(<T>0), c01 = c00, c10 = c00, c11 = c00;
   let c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   if (loadC) {
@@ -44,28 +44,110 @@ function micro<T>(
     c20 = v128.load(c + 2 * ldc); c21 = v128.load(c + 2 * ldc, 16);
     c30 = v128.load(c + 3 * ldc); c31 = v128.load(c + 3 * ldc, 16);
   }
-  for (let p = 0; p < kc; p++) {
-    const b0 = v128.load(bp);
-    const b1 = v128.load(bp, 16);
-    let s = v128.load_splat<T>(a0);
-    c00 = v128.add<T>(c00, v128.mul<T>(s, b0));
-    c01 = v128.add<T>(c01, v128.mul<T>(s, b1));
-    s = v128.load_splat<T>(a1);
-    c10 = v128.add<T>(c10, v128.mul<T>(s, b0));
-    c11 = v128.add<T>(c11, v128.mul<T>(s, b1));
-    s = v128.load_splat<T>(a2);
-    c20 = v128.add<T>(c20, v128.mul<T>(s, b0));
-    c21 = v128.add<T>(c21, v128.mul<T>(s, b1));
-    s = v128.load_splat<T>(a3);
-    c30 = v128.add<T>(c30, v128.mul<T>(s, b0));
-    c31 = v128.add<T>(c31, v128.mul<T>(s, b1));
-    a0 += aStep; a1 += aStep; a2 += aStep; a3 += aStep;
-    bp += 32;
+  // Two k steps per iteration (same order of operations as one at a time), then the odd step.
+  const bEnd2 = bp + <usize>(kc & ~1) * 32;
+  while (bp < bEnd2) {
+    {
+      const b0 = v128.load(bp, 0);
+      const b1 = v128.load(bp, 0 + 16);
+      let s = v128.load_splat<T>(ap, 0);
+      c00 = v128.add<T>(c00, v128.mul<T>(s, b0));
+      c01 = v128.add<T>(c01, v128.mul<T>(s, b1));
+      s = v128.load_splat<T>(ap, 0 + sizeof<T>());
+      c10 = v128.add<T>(c10, v128.mul<T>(s, b0));
+      c11 = v128.add<T>(c11, v128.mul<T>(s, b1));
+      s = v128.load_splat<T>(ap, 0 + 2 * sizeof<T>());
+      c20 = v128.add<T>(c20, v128.mul<T>(s, b0));
+      c21 = v128.add<T>(c21, v128.mul<T>(s, b1));
+      s = v128.load_splat<T>(ap, 0 + 3 * sizeof<T>());
+      c30 = v128.add<T>(c30, v128.mul<T>(s, b0));
+      c31 = v128.add<T>(c31, v128.mul<T>(s, b1));
+    }
+    {
+      const b0 = v128.load(bp, 32);
+      const b1 = v128.load(bp, 32 + 16);
+      let s = v128.load_splat<T>(ap, 4 * sizeof<T>());
+      c00 = v128.add<T>(c00, v128.mul<T>(s, b0));
+      c01 = v128.add<T>(c01, v128.mul<T>(s, b1));
+      s = v128.load_splat<T>(ap, 4 * sizeof<T>() + sizeof<T>());
+      c10 = v128.add<T>(c10, v128.mul<T>(s, b0));
+      c11 = v128.add<T>(c11, v128.mul<T>(s, b1));
+      s = v128.load_splat<T>(ap, 4 * sizeof<T>() + 2 * sizeof<T>());
+      c20 = v128.add<T>(c20, v128.mul<T>(s, b0));
+      c21 = v128.add<T>(c21, v128.mul<T>(s, b1));
+      s = v128.load_splat<T>(ap, 4 * sizeof<T>() + 3 * sizeof<T>());
+      c30 = v128.add<T>(c30, v128.mul<T>(s, b0));
+      c31 = v128.add<T>(c31, v128.mul<T>(s, b1));
+    }
+    ap += 8 * sizeof<T>();
+    bp += 64;
+  }
+  if (kc & 1) {
+    {
+      const b0 = v128.load(bp, 0);
+      const b1 = v128.load(bp, 0 + 16);
+      let s = v128.load_splat<T>(ap, 0);
+      c00 = v128.add<T>(c00, v128.mul<T>(s, b0));
+      c01 = v128.add<T>(c01, v128.mul<T>(s, b1));
+      s = v128.load_splat<T>(ap, 0 + sizeof<T>());
+      c10 = v128.add<T>(c10, v128.mul<T>(s, b0));
+      c11 = v128.add<T>(c11, v128.mul<T>(s, b1));
+      s = v128.load_splat<T>(ap, 0 + 2 * sizeof<T>());
+      c20 = v128.add<T>(c20, v128.mul<T>(s, b0));
+      c21 = v128.add<T>(c21, v128.mul<T>(s, b1));
+      s = v128.load_splat<T>(ap, 0 + 3 * sizeof<T>());
+      c30 = v128.add<T>(c30, v128.mul<T>(s, b0));
+      c31 = v128.add<T>(c31, v128.mul<T>(s, b1));
+    }
   }
   v128.store(c, c00); v128.store(c, c01, 16);
   v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
   v128.store(c + 2 * ldc, c20); v128.store(c + 2 * ldc, c21, 16);
   v128.store(c + 3 * ldc, c30); v128.store(c + 3 * ldc, c31, 16);
+}
+
+/** Packs A rows i..i+rows-1 (as used: op(A)), k steps pc..pc+kc, into PACKA as kc steps of MR
+ * elements (missing rows zero). mode 2: A is stored k×m (transposed use). */
+// @ts-ignore: decorator
+@inline
+function packA<T>(a: usize, m: i32, k: i32, i: i32, pc: i32, kc: i32, rows: i32, mode: i32): void {
+  const sz = <usize>sizeof<T>();
+  const step = <usize>MR * sz;
+  if (mode == 2) {
+    let src = a + (<usize>pc * <usize>m + <usize>i) * sz;
+    const ld = <usize>m * sz;
+    let dst = PACKA;
+    if (rows == MR) {
+      for (let p = 0; p < kc; p++) {
+        v128.store(dst, v128.load(src));
+        if (sizeof<T>() == 8) v128.store(dst, v128.load(src, 16), 16);
+        src += ld; dst += step;
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        for (let r = 0; r < MR; r++) {
+          store<T>(dst + <usize>r * sz, r < rows ? load<T>(src + <usize>r * sz) : <T>0);
+        }
+        src += ld; dst += step;
+      }
+    }
+  } else {
+    for (let r = 0; r < MR; r++) {
+      let dst = PACKA + <usize>r * sz;
+      if (r < rows) {
+        let src = a + (<usize>(i + r) * <usize>k + <usize>pc) * sz;
+        for (let p = 0; p < kc; p++) {
+          store<T>(dst, load<T>(src));
+          src += sz; dst += step;
+        }
+      } else {
+        for (let p = 0; p < kc; p++) {
+          store<T>(dst, <T>0);
+          dst += step;
+        }
+      }
+    }
+  }
 }
 
 /** Packs B rows pc..pc+kc, columns jc..jc+ncb of a row-major k×n B (mode nn/tn). */
@@ -96,25 +178,64 @@ function packN<T>(b: usize, n: i32, jc: i32, pc: i32, ncb: i32, kc: i32): void {
   }
 }
 
-/** Packs the same block for a row-major n×k B used transposed (mode nt): a blocked transpose. */
+/** Packs the same block for a row-major n×k B used transposed (mode nt): full panels are
+ * transposed in 4×4 (f32) or 2×2 (f64) register blocks, the rest element by element. */
 // @ts-ignore: decorator
 @inline
 function packT<T>(b: usize, k: i32, jc: i32, pc: i32, ncb: i32, kc: i32): void {
   const sz = <usize>sizeof<T>();
   const NR = 32 / sizeof<T>();
+  const ldb = <usize>k * sz;
   let panel = PACK;
   for (let j = 0; j < ncb; j += NR) {
     const cols = min(NR, ncb - j);
-    for (let jj = 0; jj < NR; jj++) {
-      let dst = panel + <usize>jj * sz;
-      if (jj < cols) {
-        let src = b + (<usize>(jc + j + jj) * <usize>k + <usize>pc) * sz;
-        for (let p = 0; p < kc; p++) {
-          store<T>(dst, load<T>(src));
-          src += sz; dst += 32;
+    const src = b + (<usize>(jc + j) * <usize>k + <usize>pc) * sz;
+    let p = 0;
+    if (cols == NR) {
+      let dst = panel;
+      if (sizeof<T>() == 4) {
+        for (; p + 4 <= kc; p += 4) {
+          const s = src + (<usize>p << 2);
+          for (let h: usize = 0; h < 2; h++) {
+            const q = s + 4 * h * ldb;
+            const r0 = v128.load(q), r1 = v128.load(q + ldb);
+            const r2 = v128.load(q + 2 * ldb), r3 = v128.load(q + 3 * ldb);
+            const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+            const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+            const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+            const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+            const d = dst + (h << 4);
+            v128.store(d, v128.shuffle<i64>(t0, t2, 0, 2));
+            v128.store(d, v128.shuffle<i64>(t0, t2, 1, 3), 32);
+            v128.store(d, v128.shuffle<i64>(t1, t3, 0, 2), 64);
+            v128.store(d, v128.shuffle<i64>(t1, t3, 1, 3), 96);
+          }
+          dst += 128;
         }
       } else {
-        for (let p = 0; p < kc; p++) {
+        for (; p + 2 <= kc; p += 2) {
+          const s = src + (<usize>p << 3);
+          const r0 = v128.load(s), r1 = v128.load(s + ldb);
+          const r2 = v128.load(s + 2 * ldb), r3 = v128.load(s + 3 * ldb);
+          v128.store(dst, v128.shuffle<i64>(r0, r1, 0, 2));
+          v128.store(dst, v128.shuffle<i64>(r2, r3, 0, 2), 16);
+          v128.store(dst, v128.shuffle<i64>(r0, r1, 1, 3), 32);
+          v128.store(dst, v128.shuffle<i64>(r2, r3, 1, 3), 48);
+          dst += 64;
+        }
+      }
+    }
+    // Remaining k steps (and every step of a partial panel), element by element, zero padded.
+    for (let jj = 0; jj < NR; jj++) {
+      let dst = panel + <usize>p * 32 + <usize>jj * sz;
+      if (jj < cols) {
+        let s = src + <usize>jj * ldb + <usize>p * sz;
+        for (let q = p; q < kc; q++) {
+          store<T>(dst, load<T>(s));
+          s += sz; dst += 32;
+        }
+      } else {
+        for (let q = p; q < kc; q++) {
           store<T>(dst, <T>0);
           dst += 32;
         }
@@ -144,38 +265,26 @@ function gemm<T>(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32,
       const loadC = acc != 0 || pc > 0;
       if (mode == 1) packT<T>(b, k, jc, pc, ncb, kc);
       else packN<T>(b, n, jc, pc, ncb, kc);
-      let bp = PACK;
-      for (let jj = 0; jj < ncb; jj += NR) {
-        const j = jc + jj;
-        const cols = min(NR, n - j);
-        for (let i = 0; i < m; i += MR) {
-          let a0: usize, aStep: usize, rowStep: usize;
-          if (mode == 2) {
-            a0 = a + (<usize>pc * <usize>m + <usize>i) * sz;
-            aStep = <usize>m * sz;
-            rowStep = sz;
-          } else {
-            a0 = a + (<usize>i * <usize>k + <usize>pc) * sz;
-            aStep = sz;
-            rowStep = <usize>k * sz;
-          }
-          const rows = min(MR, m - i);
+      for (let i = 0; i < m; i += MR) {
+        const rows = min(MR, m - i);
+        packA<T>(a, m, k, i, pc, kc, rows, mode);
+        let bp = PACK;
+        for (let jj = 0; jj < ncb; jj += NR) {
+          const j = jc + jj;
+          const cols = min(NR, n - j);
           const cp = c + <usize>i * ldc + <usize>j * sz;
           if (rows == MR && cols == NR) {
-            micro<T>(a0, a0 + rowStep, a0 + 2 * rowStep, a0 + 3 * rowStep, aStep, bp, kc, cp, ldc, loadC);
+            micro<T>(PACKA, bp, kc, cp, ldc, loadC);
           } else {
-            const a1 = rows > 1 ? a0 + rowStep : a0;
-            const a2 = rows > 2 ? a0 + 2 * rowStep : a0;
-            const a3 = rows > 3 ? a0 + 3 * rowStep : a0;
             const cb = <usize>cols * sz;
             if (loadC) {
               for (let r = 0; r < rows; r++) memory.copy(TILE + <usize>r * 32, cp + <usize>r * ldc, cb);
             }
-            micro<T>(a0, a1, a2, a3, aStep, bp, kc, TILE, 32, loadC);
+            micro<T>(PACKA, bp, kc, TILE, 32, loadC);
             for (let r = 0; r < rows; r++) memory.copy(cp + <usize>r * ldc, TILE + <usize>r * 32, cb);
           }
+          bp += <usize>kc * 32;
         }
-        bp += <usize>kc * 32;
       }
     }
   }
