@@ -201,7 +201,15 @@ export class Kernels {
   #ensure(end: number): void {
     const have = this.memory.buffer.byteLength;
     if (end > have) {
-      this.memory.grow(Math.ceil((end - have) / PAGE));
+      const pages = Math.ceil((end - have) / PAGE);
+      try {
+        this.memory.grow(pages);
+      } catch (e) {
+        throw new RangeError(
+          `Cannot grow WASM memory from ${have} to ${end} bytes (${pages} more 64 KiB pages)`,
+          { cause: e },
+        );
+      }
       this.#refresh();
     }
   }
