@@ -1,0 +1,42 @@
+/**
+ * Shared timing for the benches: warm-up then timed batches with performance.now(), the SIMD
+ * peak measured in the same process, and a plain table printer. Ratios, not absolute times, are
+ * what to compare: the machines are noisy.
+ * @module
+ */
+
+import { Kernels, type Precision } from "../src/kernels.ts";
+
+/** Seconds per call of fn: warm up for ~warmMs, then time batches for ~runMs. */
+export function timeCall(fn: () => void, warmMs = 60, runMs = 150): number {
+  let t0 = performance.now();
+  while (performance.now() - t0 < warmMs) fn();
+  let calls = 0;
+  t0 = performance.now();
+  let t = t0;
+  while (t - t0 < runMs) {
+    for (let i = 0; i < 4; i++) fn();
+    calls += 4;
+    t = performance.now();
+  }
+  return (t - t0) / 1e3 / calls;
+}
+
+/** Iterations of the peak probe per call. */
+export const PEAK_ITERS = 200_000;
+
+/** The WASM SIMD peak in GFLOP/s for a precision (independent multiply and add chains). */
+export function peakGflops(precision: Precision, k: Kernels = new Kernels(precision)): number {
+  const s = timeCall(() => k.peak(PEAK_ITERS), 100, 300);
+  return (k.peakFlopsPerIter * PEAK_ITERS) / s / 1e9;
+}
+
+/** Prints rows as an aligned table (first `textCols` columns left-aligned, the rest right). */
+export function printTable(rows: string[][], textCols = 1): void {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  console.log(
+    rows.map((r) =>
+      r.map((x, c) => (c < textCols ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join("  ")
+    ).join("\n"),
+  );
+}
