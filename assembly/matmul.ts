@@ -13,7 +13,8 @@
 // ((c + a0·b0) + a1·b1) + … in k order, whatever the blocking, the edge handling or the variant:
 // results are deterministic and identical between full and edge tiles. Edge tiles (fewer than 4
 // rows or NR columns) reuse the same micro-kernel: missing A rows alias row 0 and C goes through a
-// small tile in scratch, of which only the valid part is copied back.
+// small tile in scratch, of which only the valid part is copied back; an edge panel with at most
+// one vector of valid columns uses a 4×1-vector variant of the micro-kernel.
 
 /** Rows of the register block. */
 const MR: i32 = 4;
@@ -104,6 +105,34 @@ function micro<T>(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, loadC: bo
   v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
   v128.store(c + 2 * ldc, c20); v128.store(c + 2 * ldc, c21, 16);
   v128.store(c + 3 * ldc, c30); v128.store(c + 3 * ldc, c31, 16);
+}
+
+/** The 4×1-vector micro-kernel for edge panels of at most one vector of valid columns: same
+ * operations, in the same order, as the first vector of `micro`. */
+// @ts-ignore: decorator
+@inline
+function micro1<T>(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, loadC: bool): void {
+  let c0 = v128.splat<T>(<T>0), c1 = c0, c2 = c0, c3 = c0;
+  if (loadC) {
+    c0 = v128.load(c);
+    c1 = v128.load(c + ldc);
+    c2 = v128.load(c + 2 * ldc);
+    c3 = v128.load(c + 3 * ldc);
+  }
+  const bEnd = bp + <usize>kc * 32;
+  while (bp < bEnd) {
+    const b0 = v128.load(bp);
+    c0 = v128.add<T>(c0, v128.mul<T>(v128.load_splat<T>(ap), b0));
+    c1 = v128.add<T>(c1, v128.mul<T>(v128.load_splat<T>(ap, sizeof<T>()), b0));
+    c2 = v128.add<T>(c2, v128.mul<T>(v128.load_splat<T>(ap, 2 * sizeof<T>()), b0));
+    c3 = v128.add<T>(c3, v128.mul<T>(v128.load_splat<T>(ap, 3 * sizeof<T>()), b0));
+    ap += 4 * sizeof<T>();
+    bp += 32;
+  }
+  v128.store(c, c0);
+  v128.store(c + ldc, c1);
+  v128.store(c + 2 * ldc, c2);
+  v128.store(c + 3 * ldc, c3);
 }
 
 /** Packs A rows i..i+rows-1 (as used: op(A)), k steps pc..pc+kc, into PACKA as kc steps of MR
@@ -280,7 +309,8 @@ function gemm<T>(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32,
             if (loadC) {
               for (let r = 0; r < rows; r++) memory.copy(TILE + <usize>r * 32, cp + <usize>r * ldc, cb);
             }
-            micro<T>(PACKA, bp, kc, TILE, 32, loadC);
+            if (cols <= NR / 2) micro1<T>(PACKA, bp, kc, TILE, 32, loadC);
+            else micro<T>(PACKA, bp, kc, TILE, 32, loadC);
             for (let r = 0; r < rows; r++) memory.copy(cp + <usize>r * ldc, TILE + <usize>r * 32, cb);
           }
           bp += <usize>kc * 32;
