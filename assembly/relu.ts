@@ -2,6 +2,11 @@
 // memory; buffers hold `len` contiguous elements. Vector body of 16 bytes, scalar tail: both do the
 // same single-rounding operations, so results do not depend on the split.
 
+// Vectors of ones, loaded once before the loop: a v128.const inside the loop would be rebuilt by
+// V8 on every iteration (see PERF-NOTES).
+const ONES_F32: usize = memory.data<f32>([1, 1, 1, 1], 16);
+const ONES_F64: usize = memory.data<f64>([1, 1], 16);
+
 // @ts-ignore: decorator
 @inline
 function reluFwd<T>(x: usize, y: usize, gate: usize, len: i32, slope: f64): void {
@@ -10,7 +15,7 @@ function reluFwd<T>(x: usize, y: usize, gate: usize, len: i32, slope: f64): void
   const s = <T>slope;
   const vs = v128.splat<T>(s);
   const zero = v128.splat<T>(<T>0);
-  const one = v128.splat<T>(<T>1);
+  const one = v128.load(sizeof<T>() == 4 ? ONES_F32 : ONES_F64);
   let i = 0;
   for (; i + L <= len; i += L) {
     const o = <usize>i * sz;
