@@ -13,12 +13,11 @@ function sumsq<T>(a: usize, len: i32): f64 {
   for (; i + 8 <= len; i += 8) {
     const p = a + <usize>i * sz;
     if (sizeof<T>() == 4) {
-      const v0 = v128.load(p);
-      const v1 = v128.load(p, 16);
-      const l0 = f64x2.promote_low_f32x4(v0);
-      const h0 = f64x2.promote_low_f32x4(v128.shuffle<f32>(v0, v0, 2, 3, 2, 3));
-      const l1 = f64x2.promote_low_f32x4(v1);
-      const h1 = f64x2.promote_low_f32x4(v128.shuffle<f32>(v1, v1, 2, 3, 2, 3));
+      // 64-bit loads widen directly (no shuffle).
+      const l0 = f64x2.promote_low_f32x4(v128.load64_zero(p));
+      const h0 = f64x2.promote_low_f32x4(v128.load64_zero(p, 8));
+      const l1 = f64x2.promote_low_f32x4(v128.load64_zero(p, 16));
+      const h1 = f64x2.promote_low_f32x4(v128.load64_zero(p, 24));
       acc0 = f64x2.add(acc0, f64x2.mul(l0, l0));
       acc1 = f64x2.add(acc1, f64x2.mul(h0, h0));
       acc2 = f64x2.add(acc2, f64x2.mul(l1, l1));
@@ -86,9 +85,9 @@ function accInto<T>(src: usize, dst: usize, len: i32): void {
     const s = src + <usize>i * sz;
     const d = dst + (<usize>i << 3);
     if (sizeof<T>() == 4) {
-      const v = v128.load(s);
-      v128.store(d, f64x2.add(v128.load(d), f64x2.promote_low_f32x4(v)));
-      const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3));
+      const lo = f64x2.promote_low_f32x4(v128.load64_zero(s));
+      const hi = f64x2.promote_low_f32x4(v128.load64_zero(s, 8));
+      v128.store(d, f64x2.add(v128.load(d), lo));
       v128.store(d, f64x2.add(v128.load(d, 16), hi), 16);
     } else {
       v128.store(d, f64x2.add(v128.load(d), v128.load(s)));
