@@ -1,3 +1,4 @@
+// deno-fmt-ignore-file -- AssemblyScript: deno fmt would drop the @inline decorators.
 // Entry point of the kernels module: re-exports every kernel (see each file for its contract).
 // Memory layout: static data (including the matmul packing scratch) first, then the caller's heap
 // from heap_start() on. The module imports nothing.

@@ -1,3 +1,4 @@
+// deno-fmt-ignore-file -- AssemblyScript: deno fmt would drop the @inline decorators.
 // Dense row-major matrix products C(m×n) (+)= op(A)·op(B) for f32 and f64.
 //
 // Layout: every matrix is dense row-major, element (i, j) of an r×c matrix at ptr + (i*c + j)*size.

@@ -1,3 +1,4 @@
+// deno-fmt-ignore-file -- AssemblyScript: deno fmt would drop the @inline decorators.
 // SIMD peak probes: 12 independent chains x = x·mul + add (a v128 multiply then a separate v128
 // add, never fused), enough chains to hide the mul+add latency on 2 multiply + 2 add pipes.
 // FLOPs per iteration: 12 chains × 2 ops × 4 lanes = 96 for f32; 12 × 2 × 2 = 48 for f64.

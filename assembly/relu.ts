@@ -1,3 +1,4 @@
+// deno-fmt-ignore-file -- AssemblyScript: deno fmt would drop the @inline decorators.
 // Leaky-ReLU forward/backward and bias broadcast, f32 and f64. Pointers are byte offsets into
 // memory; buffers hold `len` contiguous elements. Vector body of 16 bytes, scalar tail: both do the
 // same single-rounding operations, so results do not depend on the split.

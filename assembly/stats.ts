@@ -1,3 +1,4 @@
+// deno-fmt-ignore-file -- AssemblyScript: deno fmt would drop the @inline decorators.
 // Reductions: sums of squares, column sums, mixed-precision accumulation. Every reduction has a
 // fixed summation order (independent of alignment and of the data), so results are deterministic.
 // Sums of squares accumulate in f64 for both precisions.

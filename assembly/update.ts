@@ -1,3 +1,4 @@
+// deno-fmt-ignore-file -- AssemblyScript: deno fmt would drop the @inline decorators.
 // Elementwise arithmetic and the SGD update, f32 and f64. Buffers hold `len` contiguous elements;
 // scalar parameters arrive as f64 and are rounded once to the element type.
 
