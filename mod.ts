@@ -50,3 +50,46 @@ export {
 } from "./src/run.ts";
 export { type Provenance, provenance, VERSION } from "./src/version.ts";
 // -- analysis exports (alignment, gradients) below --
+export {
+  CORR_EPS,
+  type Correlation,
+  CorrelationAccumulator,
+  type CorrelationSums,
+  finishCorrelation,
+  SpecializationTimeline,
+  type StudentSummary,
+  SUCCESS_TAU,
+  summarizeStudents,
+  summarizeTeachers,
+  TAUS,
+  type TeacherSummary,
+  type TimelineEntry,
+} from "./src/alignment.ts";
+export {
+  type BetaLayer,
+  fanoutNorms,
+  JacobianBeta,
+  ObservabilityAccumulator,
+  PerSampleGradients,
+  quantileSorted,
+  type SampleGradientStats,
+} from "./src/gradients.ts";
+export {
+  alignmentCsvHeader,
+  alignmentCsvRows,
+  type AnalysisOptions,
+  Analyzer,
+  evaluateTrainer,
+  type GradientAnalysis,
+  gradientCsvHeader,
+  gradientCsvValues,
+  type LayerAnalysis,
+  type SplitAnalysis,
+  type SplitInput,
+  STUDENTS_CSV_HEADER,
+  studentsCsvRows,
+  timelineCsv,
+  type TrainerEvaluation,
+  trainerSplits,
+} from "./src/analysis.ts";
+export type { LayerResult } from "./src/run.ts";

@@ -4,13 +4,35 @@
  *
  * Folder contents (weights are (inputs+1) × outputs per layer, bias last row):
  * - `config.json`: the resolved configuration, plus `meta` (tool, Deno, V8 versions, WASM hash);
- * - `metrics.csv`: one row per evaluation: epoch, lr, train_mse, eval_mse, grad_norm_<l>…;
+ * - `metrics.csv`: one row per evaluation: epoch, lr, train_mse, eval_mse, grad_norm_<l>…, then
+ *   per-sample gradient norms of the training set: grad_sample_max, _mean, _q50, _q90, _q99 and
+ *   grad_sample_max_<l> per weight layer;
+ * - `alignment.csv`: per evaluation, split, hidden layer (0 = lowest) and teacher (0 = strongest):
+ *   best student, best correlation, students above each τ, observability of the best pair;
+ * - `students.csv`: per evaluation, split, hidden layer and student: best teacher and correlation,
+ *   fan-out norm, sqrt(E[β_kk]), dead (never varies), mean squared back-propagated gradient;
+ * - `timeline.csv`: per split, layer, teacher and τ, the first evaluated epoch above τ;
+ * - `corr_<split>_layer<l>_epoch<e>.npy` (teachers × students, f64) at the first and last
+ *   evaluation and at every `saveCorrAt` epoch that is evaluated;
  * - `teacher_w<l>.npy`, `student_init_w<l>.npy`, `student_final_w<l>.npy`;
  * - `train_x.npy`, `train_y.npy` (fixed training set only), `eval_x.npy`, `eval_y.npy`;
- * - `result.json`: final metrics, timings and status.
+ * - `result.json`: final metrics, per-layer alignment (covered teachers, success, dead students),
+ *   timings and status.
  * @module
  */
 
+import {
+  alignmentCsvHeader,
+  alignmentCsvRows,
+  evaluateTrainer,
+  gradientCsvHeader,
+  gradientCsvValues,
+  type SplitAnalysis,
+  STUDENTS_CSV_HEADER,
+  studentsCsvRows,
+  timelineCsv,
+} from "./analysis.ts";
+import { SpecializationTimeline, SUCCESS_TAU, TAUS } from "./alignment.ts";
 import { ConfigError, type RunConfig } from "./config.ts";
 import type { Mat } from "./kernels.ts";
 import { encodeNpy } from "./npy.ts";
@@ -23,8 +45,8 @@ export interface RunOptions {
   out: string;
   /** Replace an existing folder. */
   force?: boolean;
-  /** Called after every evaluation (progress display). */
-  onEvaluation?: (m: EpochMetrics, trainer: Trainer) => void;
+  /** Called after every evaluation (progress display), with the measurements per split. */
+  onEvaluation?: (m: EpochMetrics, trainer: Trainer, splits: SplitAnalysis[]) => void;
 }
 
 /** What a finished run reports (also written as `result.json`). */
@@ -45,6 +67,54 @@ export interface RunResult {
   evalSeconds: number;
   /** SGD steps per second. */
   stepsPerSecond: number;
+  /** Per hidden layer, alignment at the last evaluation. */
+  layers: LayerResult[];
+}
+
+/** Alignment of one hidden layer at the end of a run. */
+export interface LayerResult {
+  /** Hidden layer, 0 = lowest. */
+  layer: number;
+  /** Teacher nodes. */
+  teachers: number;
+  /** Student nodes. */
+  students: number;
+  /** Per τ (as "0.5", …), teachers with a student above τ on the eval set. */
+  covered: Record<string, number>;
+  /** Mean over teachers of the best eval correlation. */
+  meanBestCorr: number;
+  /** Per teacher: eval best correlation > 0.95. */
+  success: boolean[];
+  /** Per teacher: best eval correlation. */
+  bestCorr: number[];
+  /** Students whose activation never varies on the gradient split (training set). */
+  deadStudents: number[];
+  /** Largest per-sample gradient norm (all layers) on the training set. */
+  maxSampleGradNorm: number;
+}
+
+/** The alignment results of the last evaluation. */
+function layerResults(splits: SplitAnalysis[]): LayerResult[] {
+  const ev = splits.find((s) => s.name === "eval")!;
+  const gs = splits.find((s) => s.gradients !== null)!;
+  return ev.layers.map((la, h) => {
+    const best = Array.from(la.teachers.bestCorr);
+    const covered: Record<string, number> = {};
+    la.teachers.taus.forEach((t, i) => (covered[String(t)] = la.teachers.covered[i]));
+    const dead: number[] = [];
+    gs.layers[h].dead.forEach((d, k) => d && dead.push(k));
+    return {
+      layer: h,
+      teachers: la.correlation.teachers,
+      students: la.correlation.students,
+      covered,
+      meanBestCorr: best.reduce((a, b) => a + b, 0) / best.length,
+      success: best.map((b) => b > SUCCESS_TAU),
+      bestCorr: best,
+      deadStudents: dead,
+      maxSampleGradNorm: gs.gradients!.perSample.max,
+    };
+  });
 }
 
 /** Bytes of a UTF-8 string. */
@@ -90,8 +160,21 @@ export async function checkOutFolder(out: string, force = false): Promise<void> 
 }
 
 /** CSV text of one metrics row. */
-function metricsRow(m: EpochMetrics): string {
-  return [m.epoch, m.lr, m.trainMse, m.evalMse, ...m.gradNorm].join(",") + "\n";
+function metricsRow(m: EpochMetrics, splits: SplitAnalysis[]): string {
+  return [m.epoch, m.lr, m.trainMse, m.evalMse, ...m.gradNorm, ...gradientCsvValues(splits)]
+    .join(",") + "\n";
+}
+
+/** Appends text to a file (created if missing). */
+async function appendText(path: string, text: string): Promise<void> {
+  const f = await Deno.open(path, { write: true, create: true, append: true });
+  try {
+    const bytes = utf8(text);
+    let off = 0;
+    while (off < bytes.length) off += await f.write(bytes.subarray(off));
+  } finally {
+    f.close();
+  }
 }
 
 /**
@@ -126,25 +209,48 @@ export async function runToFolder(config: RunConfig, opts: RunOptions): Promise<
   const layers = trainer.student.depth;
   const header = ["epoch", "lr", "train_mse", "eval_mse"];
   for (let l = 0; l < layers; l++) header.push(`grad_norm_${l}`);
+  header.push(...gradientCsvHeader(layers));
   let csv = header.join(",") + "\n";
+  await writeFileAtomic(`${out}/alignment.csv`, alignmentCsvHeader(TAUS));
+  await writeFileAtomic(`${out}/students.csv`, STUDENTS_CSV_HEADER);
+  const timeline = new SpecializationTimeline(TAUS);
+  const saveCorrAt = new Set(config.saveCorrAt);
   let trainMs = 0, evalMs = 0;
-  const evaluate = async () => {
+  let lastSplits: SplitAnalysis[] = [];
+  const evaluate = async (isLast: boolean) => {
     const t0 = performance.now();
-    const m = trainer.evaluate();
+    const { metrics: m, splits } = evaluateTrainer(trainer);
     evalMs += performance.now() - t0;
-    csv += metricsRow(m);
+    lastSplits = splits;
+    csv += metricsRow(m, splits);
     await writeFileAtomic(`${out}/metrics.csv`, csv);
-    opts.onEvaluation?.(m, trainer);
+    await appendText(`${out}/alignment.csv`, alignmentCsvRows(m.epoch, splits));
+    await appendText(`${out}/students.csv`, studentsCsvRows(m.epoch, splits));
+    for (const sp of splits) {
+      for (const la of sp.layers) {
+        timeline.record(sp.name, la.layer, m.epoch, la.teachers.bestCorr);
+        if (m.epoch === 0 || isLast || saveCorrAt.has(m.epoch)) {
+          const c = la.correlation;
+          await writeFileAtomic(
+            `${out}/corr_${sp.name}_layer${la.layer}_epoch${m.epoch}.npy`,
+            encodeNpy({ data: c.corr, shape: [c.teachers, c.students] }),
+          );
+        }
+      }
+    }
+    opts.onEvaluation?.(m, trainer, splits);
     return m;
   };
-  const initial = await evaluate();
+  const initial = await evaluate(config.epochs === 0);
   let final = initial;
   for (let e = 1; e <= config.epochs; e++) {
     const t0 = performance.now();
     trainer.trainEpoch();
     trainMs += performance.now() - t0;
-    if (e % config.evalEvery === 0 || e === config.epochs) final = await evaluate();
+    const due = e % config.evalEvery === 0 || saveCorrAt.has(e);
+    if (due || e === config.epochs) final = await evaluate(e === config.epochs);
   }
+  await writeFileAtomic(`${out}/timeline.csv`, timelineCsv(timeline));
   for (let l = 0; l < layers; l++) await save(`student_final_w${l}`, trainer.student.weights[l]);
   const result: RunResult = {
     status: "completed",
@@ -155,6 +261,7 @@ export async function runToFolder(config: RunConfig, opts: RunOptions): Promise<
     trainSeconds: trainMs / 1000,
     evalSeconds: evalMs / 1000,
     stepsPerSecond: (config.epochs * config.iters) / (trainMs / 1000),
+    layers: layerResults(lastSplits),
   };
   await writeFileAtomic(`${out}/result.json`, JSON.stringify(result, null, 2) + "\n");
   return result;

@@ -27,7 +27,14 @@ export function formatSummary(config: RunConfig, r: RunResult, out: string): str
     } decades), ` +
     `train MSE ${sci(r.final.trainMse)}`,
     `  final full-batch gradient norm per layer: ${r.final.gradNorm.map(sci).join(", ")}`,
-    `  wrote ${out}/ (config.json, metrics.csv, result.json, weights and data as .npy)`,
+    ...r.layers.map((la) =>
+      `  layer ${la.layer}: ${la.covered["0.95"] ?? "?"}/${la.teachers} teachers covered at 0.95 ` +
+      `(eval), mean best correlation ${la.meanBestCorr.toFixed(3)}, ` +
+      `${la.deadStudents.length}/${la.students} students dead, ` +
+      `max per-sample gradient norm ${sci(la.maxSampleGradNorm)}`
+    ),
+    `  wrote ${out}/ (config.json, metrics.csv, alignment.csv, students.csv, timeline.csv, ` +
+    `result.json, correlation matrices, weights and data as .npy)`,
   ];
   return lines.join("\n");
 }
