@@ -22,6 +22,7 @@ import { type FlagSpec, parseFlags } from "./src/cli_args.ts";
 import { runToFolder } from "./src/run.ts";
 import type { EpochMetrics } from "./src/train.ts";
 import { formatSummary } from "./src/summary.ts";
+import { sweepCommand } from "./src/sweep_cli.ts";
 
 const TRAIN_FLAGS: FlagSpec[] = [
   ...OPTIONS.map((o) => ({
@@ -39,10 +40,12 @@ const USAGE = `specialize: teacher–student experiments on deep ReLU networks
 
 Usage:
   deno run --allow-read --allow-write cli.ts train [options]
+  deno run --allow-read --allow-write cli.ts sweep [options]
   deno run cli.ts train --help
 
 Commands:
-  train    train a student on a teacher's outputs and write a run folder`;
+  train    train a student on a teacher's outputs and write a run folder
+  sweep    a grid of runs × seeds in parallel workers, resumable and shardable`;
 
 function trainHelp(): string {
   const rows: [string, string][] = OPTIONS.map((o) => {
@@ -142,13 +145,14 @@ async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   try {
     if (command === "train") await train(rest);
+    else if (command === "sweep") return await sweepCommand(rest);
     else if (
       command === undefined || command === "--help" || command === "-h" || command === "help"
     ) {
       console.log(USAGE);
     } else {
       throw new ConfigError(
-        `Unknown command ${JSON.stringify(command)}: expected train (see --help)`,
+        `Unknown command ${JSON.stringify(command)}: expected train or sweep (see --help)`,
       );
     }
     return 0;
