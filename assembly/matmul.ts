@@ -136,6 +136,20 @@ function micro1<T>(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, loadC: b
   v128.store(c + 3 * ldc, c3);
 }
 
+/** Copies rows×cols elements between two row-major tiles (row strides in bytes). */
+// @ts-ignore: decorator
+@inline
+function tileCopy<T>(dst: usize, ldd: usize, src: usize, lds: usize, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < cols; j++) {
+      const o = <usize>j * sizeof<T>();
+      store<T>(dst + o, load<T>(src + o));
+    }
+    dst += ldd;
+    src += lds;
+  }
+}
+
 /** Packs A rows i..i+rows-1 (as used: op(A)), k steps pc..pc+kc, into PACKA as kc steps of MR
  * elements (missing rows zero). mode 2: A is stored k×m (transposed use). */
 // @ts-ignore: decorator
@@ -306,13 +320,11 @@ function gemm<T>(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32,
           if (rows == MR && cols == NR) {
             micro<T>(PACKA, bp, kc, cp, ldc, loadC);
           } else {
-            const cb = <usize>cols * sz;
-            if (loadC) {
-              for (let r = 0; r < rows; r++) memory.copy(TILE + <usize>r * 32, cp + <usize>r * ldc, cb);
-            }
+            // Element loops, not memory.copy: V8 calls out of line for each memory.copy.
+            if (loadC) tileCopy<T>(TILE, 32, cp, ldc, rows, cols);
             if (cols <= NR / 2) micro1<T>(PACKA, bp, kc, TILE, 32, loadC);
             else micro<T>(PACKA, bp, kc, TILE, 32, loadC);
-            for (let r = 0; r < rows; r++) memory.copy(cp + <usize>r * ldc, TILE + <usize>r * 32, cb);
+            tileCopy<T>(cp, ldc, TILE, 32, rows, cols);
           }
           bp += <usize>kc * 32;
         }
