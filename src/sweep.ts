@@ -9,7 +9,8 @@
  *   job's resolved configuration as canonical JSON (sorted keys); `result.json` marks a finished
  *   job, `error.json` a failed one (with the error and the configuration);
  * - `sweep.csv`: one row per finished or failed job: hash, status, grid keys, seed, the numeric
- *   fields of `result.final` (snake_case, arrays as `name_i`), seconds, error; rebuilt from what
+ *   fields of `result.final` (snake_case, arrays as `name_i`) and of the final per-layer summaries
+ *   in `result.layers` if any (`layer<l>_<field>`), seconds, error; rebuilt from what
  *   is on disk each time a job ends, so any shard or rerun leaves it complete;
  * - `log.jsonl`: one line per job start, end or failure (hash, shard, pid, time), appended.
  *
@@ -488,11 +489,21 @@ export async function jobState(out: string, hash: string): Promise<JobState> {
 
 const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
 
-/** Flattens the numeric fields of an object: camelCase → snake_case, arrays → name_i. */
+/**
+ * Flattens the numeric (and boolean, as 0/1) fields of a value: camelCase → snake_case, nested
+ * objects → `outer_inner`, arrays → `name_i`.
+ *
+ * @example
+ * ```ts
+ * import { flattenNumbers } from "./sweep.ts";
+ * flattenNumbers({ evalMse: 0.5, gradNorm: [1, 2] }); // { eval_mse: 0.5, grad_norm_0: 1, grad_norm_1: 2 }
+ * ```
+ */
 export function flattenNumbers(value: unknown, prefix = ""): Record<string, number> {
   const out: Record<string, number> = {};
   const walk = (v: unknown, name: string) => {
     if (typeof v === "number") out[name] = v;
+    else if (typeof v === "boolean") out[name] = v ? 1 : 0;
     else if (Array.isArray(v)) v.forEach((x, i) => walk(x, name ? `${name}_${i}` : String(i)));
     else if (v && typeof v === "object") {
       for (const [k, x] of Object.entries(v)) walk(x, name ? `${name}_${snake(k)}` : snake(k));
@@ -525,6 +536,14 @@ export async function writeSweepCsv(out: string): Promise<number> {
     if (result) {
       row.status = "completed";
       const metrics = flattenNumbers(result.final);
+      // final per-layer summaries (alignment), when the run wrote them: layer<l>_<field>
+      const layers = (result as { layers?: unknown }).layers;
+      if (Array.isArray(layers)) {
+        for (const [i, l] of layers.entries()) {
+          const { layer, ...fields } = l as { layer?: number };
+          Object.assign(metrics, flattenNumbers(fields, `layer${layer ?? i}`));
+        }
+      }
       for (const [k, v] of Object.entries(metrics)) {
         if (!seenCols.has(k)) seenCols.add(k), metricCols.push(k);
         row[k] = v;
