@@ -337,7 +337,9 @@ export async function planSweep(spec: SweepSpec): Promise<SweepPlan> {
   for (const axis of grid) if (user[axis.key] !== undefined) delete base[axis.key];
   let seeds = spec.seeds;
   if (seeds === undefined) {
-    seeds = preset?.seeds ?? (base.seed !== undefined ? [Number(base.seed)] : [1]);
+    // --seed alone means that one seed, also over a preset's seeds
+    if (user.seed !== undefined) seeds = [resolveConfig({ settings: { seed: user.seed } }).seed];
+    else seeds = preset?.seeds ?? [1];
   }
   if (seeds.length === 0) throw new ConfigError("Invalid --seeds: no seeds");
   delete base.seed;

@@ -172,6 +172,13 @@ Deno.test("presets resolve, and --epochs/--seeds shrink them", async () => {
     const quick = await planSweep({ preset: p.name, base: { epochs: "3" }, seeds: [1] });
     assertOk(quick.jobs.every((j) => j.config.epochs === 3 && j.seed === 1), p.name);
   }
+  const one = await planSweep({ preset: "trajectory", base: { seed: "7" } });
+  assertEquals(one.jobs.map((j) => j.seed), [7, 7, 7, 7], "--seed alone over a preset");
+  await assertRejects(
+    () => planSweep({ preset: "trajectory", base: { seed: "x" } }),
+    ConfigError,
+    /--seed "x"/,
+  );
   const two = await planSweep({ preset: "two-layer" });
   assertEquals(two.jobs.length, 2 * 4 * 6 * 32);
   assertEquals(two.jobs[0].config.d, 100);
