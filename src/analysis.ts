@@ -35,20 +35,28 @@ import {
   PerSampleGradients,
   type SampleGradientStats,
 } from "./gradients.ts";
+import type { Mat } from "./kernels.ts";
 import type { LayerBuffers, Network } from "./network.ts";
 import type { EpochMetrics, Trainer } from "./train.ts";
+
+/** Samples per split over which E_x[β] below the top hidden layer is averaged by default. */
+export const DEFAULT_BETA_SAMPLES = 200;
 
 /** Options of an {@linkcode Analyzer}. */
 export interface AnalysisOptions {
   /** Thresholds of the match counts (default {@linkcode TAUS}). */
   taus?: readonly number[];
   /** Samples per split (the first ones) over which E_x[β] of the hidden layers below the top one
-   * is averaged; each costs one backward pass per output (default 1000). */
+   * is averaged; each costs one backward pass per output through the layers above, so this is
+   * the dominant cost of deep, wide runs (default {@linkcode DEFAULT_BETA_SAMPLES}). */
   betaSamples?: number;
   /** Also compute the E[β] matrices student × student and student × teacher (default false). */
   betaMatrices?: boolean;
-  /** Compute boundary observability on the gradient splits (default true). */
-  observability?: boolean;
+  /** Keep the teacher's hidden activations and gates of each data set in WASM memory (up to
+   * {@linkcode TEACHER_CACHE_BYTES} in all) instead of recomputing them at every evaluation.
+   * Only for data sets whose inputs never change (as a trainer's); the cache is refilled when the
+   * teacher's weights change. Default false. */
+  cacheTeacher?: boolean;
   /** Keep every per-sample gradient norm in the result (default false). */
   keepSampleNorms?: boolean;
 }
@@ -59,9 +67,10 @@ export interface SplitInput {
   name: string;
   /** The samples and their teacher outputs. */
   data: DataSet;
-  /** Whether gradients and boundary observability are measured on this split (the training
-   * set, in a run). */
+  /** Whether gradients are measured on this split (the training set, in a run). */
   gradients?: boolean;
+  /** Whether boundary observability is measured on this split (default: as `gradients`). */
+  observability?: boolean;
 }
 
 /** Measurements of one hidden layer on one split. */
@@ -82,7 +91,7 @@ export interface LayerAnalysis {
   betaNorm: Float64Array;
   /** E_x[β] of this layer (diagonal, and the matrices when asked for). */
   beta: BetaLayer;
-  /** obs(j, k), teachers × students, on gradient splits (else null). */
+  /** obs(j, k), teachers × students, on splits with `observability` (else null). */
   observability: Float64Array | null;
   /** Per student: mean over samples of its squared back-propagated gradient (gradient split only). */
   gradSqMean: Float64Array | null;
@@ -114,9 +123,19 @@ export interface SplitAnalysis {
 
 interface LayerState {
   corr: CorrelationAccumulator;
-  obs: ObservabilityAccumulator | null;
+  obs: ObservabilityAccumulator;
   gradSq: F64Accumulator;
 }
+
+/** Teacher hidden activations and gates of one data set, all rows. */
+interface TeacherCache {
+  acts: Mat[];
+  gates: Mat[];
+  weights: Float64Array[];
+}
+
+/** Most WASM memory an {@linkcode Analyzer} spends on cached teacher activations. */
+export const TEACHER_CACHE_BYTES: number = 64 * 2 ** 20;
 
 interface AnalyzerState {
   layers: LayerState[];
@@ -149,6 +168,8 @@ export class Analyzer {
   /** Options with defaults filled in. */
   readonly options: Readonly<Required<AnalysisOptions>>;
   #state: AnalyzerState | null = null;
+  readonly #cache = new WeakMap<DataSet, TeacherCache>();
+  #cacheBytes = 0;
 
   /** Checks the pair; buffers are allocated on the first {@linkcode Analyzer.analyze}. */
   constructor(teacher: Network, student: Network, options: AnalysisOptions = {}) {
@@ -165,7 +186,7 @@ export class Analyzer {
       throw new RangeError("Teacher and student need the same number of outputs");
     }
     if (teacher.depth < 2) throw new RangeError("The networks have no hidden layer to analyze");
-    const betaSamples = options.betaSamples ?? 1000;
+    const betaSamples = options.betaSamples ?? DEFAULT_BETA_SAMPLES;
     if (!Number.isInteger(betaSamples) || betaSamples < 0) {
       throw new RangeError(`betaSamples must be a non-negative integer, got ${betaSamples}`);
     }
@@ -175,7 +196,7 @@ export class Analyzer {
       taus: [...(options.taus ?? TAUS)],
       betaSamples,
       betaMatrices: options.betaMatrices ?? false,
-      observability: options.observability ?? true,
+      cacheTeacher: options.cacheTeacher ?? false,
       keepSampleNorms: options.keepSampleNorms ?? false,
     };
   }
@@ -193,14 +214,12 @@ export class Analyzer {
       const m = t.sizes[h + 1], n = s.sizes[h + 1];
       layers.push({
         corr: new CorrelationAccumulator(k, { teachers: m, students: n, chunkRows: CHUNK_ROWS }),
-        obs: this.options.observability
-          ? new ObservabilityAccumulator(k, {
-            teachers: m,
-            students: n,
-            chunkRows: CHUNK_ROWS,
-            slope: s.slope,
-          })
-          : null,
+        obs: new ObservabilityAccumulator(k, {
+          teachers: m,
+          students: n,
+          chunkRows: CHUNK_ROWS,
+          slope: s.slope,
+        }),
         gradSq: new F64Accumulator(k, 1, n),
       });
     }
@@ -217,6 +236,39 @@ export class Analyzer {
     return state;
   }
 
+  /** The cached teacher activations of a data set (filled or refreshed now), or null when caching
+   * is off or over budget. */
+  #teacherCache(data: DataSet): TeacherCache | null {
+    if (!this.options.cacheTeacher) return null;
+    const t = this.teacher, k = t.kernels, H = this.hiddenLayers;
+    let c = this.#cache.get(data);
+    const current = t.weights.map((_, l) => t.getWeights(l));
+    if (c && c.weights.every((w, l) => w.every((v, i) => v === current[l][i]))) return c;
+    if (!c) {
+      let bytes = 0;
+      for (let h = 0; h < H; h++) bytes += 2 * data.n * t.sizes[h + 1] * k.bytesPerElement;
+      if (this.#cacheBytes + bytes > TEACHER_CACHE_BYTES) return null;
+      this.#cacheBytes += bytes;
+      c = { acts: [], gates: [], weights: current };
+      for (let h = 0; h < H; h++) {
+        c.acts.push(k.alloc(data.n, t.sizes[h + 1]));
+        c.gates.push(k.alloc(data.n, t.sizes[h + 1]));
+      }
+      this.#cache.set(data, c);
+    }
+    c.weights = current;
+    const cache = c;
+    forEachChunk(data.n, (start, rows) => {
+      const tws = t.workspace(rows);
+      t.forward(k.rowsOf(data.x, start, rows), tws);
+      for (let h = 0; h < H; h++) {
+        k.view(k.rowsOf(cache.acts[h], start, rows)).set(k.view(tws.acts[h + 1]));
+        k.view(k.rowsOf(cache.gates[h], start, rows)).set(k.view(tws.gates[h]));
+      }
+    });
+    return cache;
+  }
+
   /** Measures every split (one pass over each). */
   analyze(splits: readonly SplitInput[]): SplitAnalysis[] {
     return splits.map((sp) => this.#split(sp));
@@ -225,7 +277,7 @@ export class Analyzer {
   #split(sp: SplitInput): SplitAnalysis {
     const st = this.#allocate();
     const s = this.student, t = this.teacher, k = s.kernels, L = s.depth, H = L - 1;
-    const data = sp.data, grad = sp.gradients === true;
+    const data = sp.data, grad = sp.gradients === true, obs = sp.observability ?? grad;
     if (data.x.cols !== s.sizes[0] || data.y.cols !== s.sizes[L]) {
       throw new RangeError(
         `Split ${sp.name} has ${data.x.cols} inputs and ${data.y.cols} outputs; the networks ` +
@@ -234,16 +286,27 @@ export class Analyzer {
     }
     for (const ls of st.layers) {
       ls.corr.reset();
-      ls.obs?.reset();
+      ls.obs.reset();
       ls.gradSq.reset();
     }
     st.perSample.reset();
     st.beta.reset();
     let sse = 0, first = true, betaLeft = this.options.betaSamples;
+    const cache = this.#teacherCache(data);
+    const tActs: Mat[] = [], tGates: Mat[] = [];
     forEachChunk(data.n, (start, rows) => {
       const x = k.rowsOf(data.x, start, rows);
-      const tws = t.workspace(rows);
-      t.forward(x, tws);
+      for (let h = 0; h < H; h++) {
+        if (cache) {
+          tActs[h] = k.rowsOf(cache.acts[h], start, rows);
+          tGates[h] = k.rowsOf(cache.gates[h], start, rows);
+        } else {
+          const tws = t.workspace(rows);
+          if (h === 0) t.forward(x, tws);
+          tActs[h] = tws.acts[h + 1];
+          tGates[h] = tws.gates[h];
+        }
+      }
       const sws = s.workspace(rows);
       const out = s.forward(x, sws);
       const err = sws.deltas[L - 1];
@@ -259,12 +322,12 @@ export class Analyzer {
       }
       first = false;
       for (let h = 0; h < H; h++) {
-        st.layers[h].corr.add(tws.acts[h + 1], sws.acts[h + 1]);
-        if (grad) st.layers[h].obs?.add(tws.gates[h], sws.gates[h]);
+        st.layers[h].corr.add(tActs[h], sws.acts[h + 1]);
+        if (obs) st.layers[h].obs.add(tGates[h], sws.gates[h]);
       }
       if (betaLeft > 0 && L > 2) {
         const r = Math.min(rows, betaLeft);
-        st.beta.add(sws, this.options.betaMatrices ? tws : null, r);
+        st.beta.add(sws, this.options.betaMatrices ? tGates : null, r);
         betaLeft -= r;
       }
     });
@@ -291,7 +354,7 @@ export class Analyzer {
         fanoutNorm: fanoutNorms(s, h),
         betaNorm: betas[h].diag.map(Math.sqrt),
         beta: betas[h],
-        observability: ls.obs && grad ? ls.obs.result() : null,
+        observability: obs ? ls.obs.result() : null,
         gradSqMean: grad ? ls.gradSq.read().map((v) => v / N) : null,
       };
     });
@@ -300,14 +363,22 @@ export class Analyzer {
 }
 
 /** The splits of a trainer: train (with gradients) and eval, or eval alone (with gradients) when
- * the run draws fresh samples. */
-export function trainerSplits(trainer: Trainer): SplitInput[] {
+ * the run draws fresh samples. Observability is measured on the gradient split when asked for. */
+export function trainerSplits(trainer: Trainer, observability = true): SplitInput[] {
   return trainer.train
     ? [
-      { name: "train", data: trainer.train, gradients: true },
-      { name: "eval", data: trainer.eval },
+      { name: "train", data: trainer.train, gradients: true, observability },
+      { name: "eval", data: trainer.eval, observability: false },
     ]
-    : [{ name: "eval", data: trainer.eval, gradients: true }];
+    : [{ name: "eval", data: trainer.eval, gradients: true, observability }];
+}
+
+/** Options of {@linkcode evaluateTrainer}. */
+export interface EvaluateTrainerOptions {
+  /** The analyzer (default: one per trainer, created on first use, caching teacher activations). */
+  analyzer?: Analyzer;
+  /** Measure boundary observability on the training set (default true). */
+  observability?: boolean;
 }
 
 /** One evaluation of a trainer: the usual losses and gradient norms, and every measurement. */
@@ -335,13 +406,16 @@ const ANALYZERS = new WeakMap<Trainer, Analyzer>();
  * console.log(metrics.evalMse, splits.map((s) => s.name)); // …, ["train", "eval"]
  * ```
  */
-export function evaluateTrainer(trainer: Trainer, analyzer?: Analyzer): TrainerEvaluation {
-  let a = analyzer ?? ANALYZERS.get(trainer);
+export function evaluateTrainer(
+  trainer: Trainer,
+  options: EvaluateTrainerOptions = {},
+): TrainerEvaluation {
+  let a = options.analyzer ?? ANALYZERS.get(trainer);
   if (!a) {
-    a = new Analyzer(trainer.teacher, trainer.student);
+    a = new Analyzer(trainer.teacher, trainer.student, { cacheTeacher: true });
     ANALYZERS.set(trainer, a);
   }
-  const splits = a.analyze(trainerSplits(trainer));
+  const splits = a.analyze(trainerSplits(trainer, options.observability ?? true));
   const byName = (n: string) => splits.find((s) => s.name === n);
   const gradSplit = splits.find((s) => s.gradients !== null)!;
   const metrics: EpochMetrics = {
@@ -370,7 +444,6 @@ export function alignmentCsvHeader(taus: readonly number[] = TAUS): string {
     "best_student",
     "best_corr",
     ...taus.map((t) => `n_above_${t}`),
-    "obs_best",
   ].join(",") + "\n";
 }
 
@@ -379,20 +452,12 @@ export function alignmentCsvRows(epoch: number, splits: readonly SplitAnalysis[]
   let out = "";
   for (const sp of splits) {
     for (const la of sp.layers) {
-      const ts = la.teachers, T = ts.taus.length, n = la.correlation.students;
+      const ts = la.teachers, T = ts.taus.length;
       for (let j = 0; j < la.correlation.teachers; j++) {
         const counts = Array.from(ts.nAbove.subarray(j * T, (j + 1) * T));
-        const obs = la.observability ? la.observability[j * n + ts.bestStudent[j]] : null;
-        out += [
-          epoch,
-          sp.name,
-          la.layer,
-          j,
-          ts.bestStudent[j],
-          ts.bestCorr[j],
-          ...counts,
-          cell(obs),
-        ].join(",") + "\n";
+        out +=
+          [epoch, sp.name, la.layer, j, ts.bestStudent[j], ts.bestCorr[j], ...counts].join(",") +
+          "\n";
       }
     }
   }

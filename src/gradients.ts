@@ -269,17 +269,18 @@ export class JacobianBeta {
     return this.#samples;
   }
 
-  /** Adds the first `rows` samples of a student workspace (and the teacher's, for the same
-   * inputs, when accumulating student–teacher β) after their forward passes. */
-  add(sws: Workspace, tws: Workspace | null, rows: number): void {
+  /** Adds the first `rows` samples of a student workspace after its forward pass; for
+   * student–teacher β also the teacher's gates of the same inputs (`teacherGates[h]`: rows × width
+   * of hidden layer h, as `Workspace.gates`). */
+  add(sws: Workspace, teacherGates: readonly Mat[] | null, rows: number): void {
     const s = this.student, L = s.depth, k = s.kernels;
     if (L < 3 || rows === 0) return;
     if (rows > this.#chunkRows || rows > sws.rows) {
       throw new RangeError(`JacobianBeta.add: ${rows} rows exceed the chunk or the workspace`);
     }
     const withT = this.#topT !== null;
-    if (withT && tws === null) {
-      throw new RangeError("JacobianBeta.add needs the teacher's workspace");
+    if (withT && teacherGates === null) {
+      throw new RangeError("JacobianBeta.add needs the teacher's gates");
     }
     transposeInto(s, L - 1, this.#topS);
     if (withT) transposeInto(this.teacher!, L - 1, this.#topT!);
@@ -303,7 +304,7 @@ export class JacobianBeta {
         this.#diag[h].colSumsq(gs);
         if (this.matrices) this.#ss[h].matmulTN(gs, gs);
         if (gt) {
-          k.reluBackward(gt, rowsOf(tws!.gates[h + 1]), gt);
+          k.reluBackward(gt, rowsOf(teacherGates![h + 1]), gt);
           const belowT = rowsOf(this.#gT[h]);
           k.matmulNT(gt, this.teacher!.params.main[h + 1], belowT);
           gt = belowT;

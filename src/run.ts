@@ -8,12 +8,13 @@
  *   per-sample gradient norms of the training set: grad_sample_max, _mean, _q50, _q90, _q99 and
  *   grad_sample_max_<l> per weight layer;
  * - `alignment.csv`: per evaluation, split, hidden layer (0 = lowest) and teacher (0 = strongest):
- *   best student, best correlation, students above each τ, observability of the best pair;
+ *   best student, best correlation, students above each τ;
  * - `students.csv`: per evaluation, split, hidden layer and student: best teacher and correlation,
  *   fan-out norm, sqrt(E[β_kk]), dead (never varies), mean squared back-propagated gradient;
  * - `timeline.csv`: per split, layer, teacher and τ, the first evaluated epoch above τ;
  * - `corr_<split>_layer<l>_epoch<e>.npy` (teachers × students, f64) at the first and last
- *   evaluation and at every `saveCorrAt` epoch that is evaluated;
+ *   evaluation and at every `saveCorrAt` epoch (always evaluated), and with them the boundary
+ *   observability of the training set, `obs_train_layer<l>_epoch<e>.npy` (teachers × students);
  * - `teacher_w<l>.npy`, `student_init_w<l>.npy`, `student_final_w<l>.npy`;
  * - `train_x.npy`, `train_y.npy` (fixed training set only), `eval_x.npy`, `eval_y.npy`;
  * - `result.json`: final metrics, per-layer alignment (covered teachers, success, dead students),
@@ -34,6 +35,7 @@ import {
 } from "./analysis.ts";
 import { SpecializationTimeline, SUCCESS_TAU, TAUS } from "./alignment.ts";
 import { ConfigError, type RunConfig } from "./config.ts";
+import type { SampleGradientStats } from "./gradients.ts";
 import type { Mat } from "./kernels.ts";
 import { encodeNpy } from "./npy.ts";
 import { type EpochMetrics, Trainer } from "./train.ts";
@@ -69,6 +71,8 @@ export interface RunResult {
   stepsPerSecond: number;
   /** Per hidden layer, alignment at the last evaluation. */
   layers: LayerResult[];
+  /** Per-sample gradient norms (all layers) at the last evaluation, on the training set. */
+  gradSample: SampleGradientStats;
 }
 
 /** Alignment of one hidden layer at the end of a run. */
@@ -89,7 +93,7 @@ export interface LayerResult {
   bestCorr: number[];
   /** Students whose activation never varies on the gradient split (training set). */
   deadStudents: number[];
-  /** Largest per-sample gradient norm (all layers) on the training set. */
+  /** Largest per-sample gradient norm of the weights into this layer, on the training set. */
   maxSampleGradNorm: number;
 }
 
@@ -112,7 +116,7 @@ function layerResults(splits: SplitAnalysis[]): LayerResult[] {
       success: best.map((b) => b > SUCCESS_TAU),
       bestCorr: best,
       deadStudents: dead,
-      maxSampleGradNorm: gs.gradients!.perSample.max,
+      maxSampleGradNorm: gs.gradients!.perSample.layerMax[h],
     };
   });
 }
@@ -219,7 +223,10 @@ export async function runToFolder(config: RunConfig, opts: RunOptions): Promise<
   let lastSplits: SplitAnalysis[] = [];
   const evaluate = async (isLast: boolean) => {
     const t0 = performance.now();
-    const { metrics: m, splits } = evaluateTrainer(trainer);
+    const epoch = trainer.epoch;
+    const saveMatrices = epoch === 0 || isLast || saveCorrAt.has(epoch);
+    // Observability is only needed where its matrices are saved.
+    const { metrics: m, splits } = evaluateTrainer(trainer, { observability: saveMatrices });
     evalMs += performance.now() - t0;
     lastSplits = splits;
     csv += metricsRow(m, splits);
@@ -229,12 +236,16 @@ export async function runToFolder(config: RunConfig, opts: RunOptions): Promise<
     for (const sp of splits) {
       for (const la of sp.layers) {
         timeline.record(sp.name, la.layer, m.epoch, la.teachers.bestCorr);
-        if (m.epoch === 0 || isLast || saveCorrAt.has(m.epoch)) {
-          const c = la.correlation;
-          await writeFileAtomic(
-            `${out}/corr_${sp.name}_layer${la.layer}_epoch${m.epoch}.npy`,
-            encodeNpy({ data: c.corr, shape: [c.teachers, c.students] }),
-          );
+        if (saveMatrices) {
+          const c = la.correlation, shape = [c.teachers, c.students];
+          const name = `${sp.name}_layer${la.layer}_epoch${m.epoch}.npy`;
+          await writeFileAtomic(`${out}/corr_${name}`, encodeNpy({ data: c.corr, shape }));
+          if (la.observability) {
+            await writeFileAtomic(
+              `${out}/obs_${name}`,
+              encodeNpy({ data: la.observability, shape }),
+            );
+          }
         }
       }
     }
@@ -262,6 +273,7 @@ export async function runToFolder(config: RunConfig, opts: RunOptions): Promise<
     evalSeconds: evalMs / 1000,
     stepsPerSecond: (config.epochs * config.iters) / (trainMs / 1000),
     layers: layerResults(lastSplits),
+    gradSample: lastSplits.find((s) => s.gradients !== null)!.gradients!.perSample,
   };
   await writeFileAtomic(`${out}/result.json`, JSON.stringify(result, null, 2) + "\n");
   return result;

@@ -26,15 +26,17 @@ export function formatSummary(config: RunConfig, r: RunResult, out: string): str
       decades.toFixed(1)
     } decades), ` +
     `train MSE ${sci(r.final.trainMse)}`,
-    `  final full-batch gradient norm per layer: ${r.final.gradNorm.map(sci).join(", ")}`,
+    `  final full-batch gradient norm per layer: ${r.final.gradNorm.map(sci).join(", ")}; ` +
+    `per-sample gradient norm max ${sci(r.gradSample.max)}, median ${sci(r.gradSample.q50)}`,
     ...r.layers.map((la) =>
-      `  layer ${la.layer}: ${la.covered["0.95"] ?? "?"}/${la.teachers} teachers covered at 0.95 ` +
-      `(eval), mean best correlation ${la.meanBestCorr.toFixed(3)}, ` +
-      `${la.deadStudents.length}/${la.students} students dead, ` +
-      `max per-sample gradient norm ${sci(la.maxSampleGradNorm)}`
+      `  layer ${la.layer} (eval): covered at 0.95 ${la.covered["0.95"] ?? "?"}/${la.teachers}, ` +
+      `mean best corr ${
+        la.meanBestCorr.toFixed(3)
+      }, dead ${la.deadStudents.length}/${la.students}, ` +
+      `max per-sample grad into it ${sci(la.maxSampleGradNorm)}`
     ),
     `  wrote ${out}/ (config.json, metrics.csv, alignment.csv, students.csv, timeline.csv, ` +
-    `result.json, correlation matrices, weights and data as .npy)`,
+    `result.json; weights, data, correlations as .npy)`,
   ];
   return lines.join("\n");
 }

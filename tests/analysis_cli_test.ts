@@ -46,8 +46,8 @@ Deno.test("train writes alignment, students, timeline, gradient columns and corr
     out,
   ]);
   assertEquals(r.code, 0, r.stderr);
-  assertOk(/layer 0: \d+\/3 teachers covered at 0\.95/.test(r.stdout), r.stdout);
-  assertOk(r.stdout.includes("max per-sample gradient norm"), r.stdout);
+  assertOk(/layer 0 \(eval\): covered at 0\.95 \d+\/3/.test(r.stdout), r.stdout);
+  assertOk(r.stdout.includes("per-sample gradient norm max"), r.stdout);
   const epochs = [0, 2, 3, 4, 5];
 
   const align = await readCsv(`${out}/alignment.csv`);
@@ -93,6 +93,12 @@ Deno.test("train writes alignment, students, timeline, gradient columns and corr
     }
     assertOk(!(await exists(`${out}/corr_${split}_layer0_epoch2.npy`)));
   }
+  for (const e of [0, 3, 5]) {
+    const obs = decodeNpy(await Deno.readFile(`${out}/obs_train_layer0_epoch${e}.npy`));
+    assertEquals(obs.shape, [3, 9]);
+    assertOk(Array.from(obs.data).every((v) => Number.isInteger(v) && v >= 0 && v <= 150));
+  }
+  assertOk(!(await exists(`${out}/obs_eval_layer0_epoch0.npy`)));
   // The last matrix agrees with alignment.csv.
   const last = decodeNpy(await Deno.readFile(`${out}/corr_eval_layer0_epoch5.npy`)).data;
   const rows5 = align.filter((row) => row[0] === "5" && row[1] === "eval");

@@ -286,6 +286,33 @@ Deno.test("Observability of hand-built gates", () => {
   assertEquals(Array.from(obs.result()), [2, 1]);
 });
 
+Deno.test("Cached teacher activations give the same results and follow teacher changes", () => {
+  for (const precision of ["f32", "f64"] as Precision[]) {
+    const { teacher, student, data } = pair(precision, [5, 4, 3, 2], [5, 8, 6, 2], 1234);
+    const plain = new Analyzer(teacher, student, { betaMatrices: true });
+    const cached = new Analyzer(teacher, student, { betaMatrices: true, cacheTeacher: true });
+    const split = [{ name: "t", data, gradients: true }];
+    const same = () => {
+      const [a] = plain.analyze(split), [b] = cached.analyze(split);
+      a.layers.forEach((la, h) => {
+        const lb = b.layers[h];
+        assertEquals(Array.from(lb.correlation.corr), Array.from(la.correlation.corr));
+        assertEquals(Array.from(lb.observability!), Array.from(la.observability!));
+        assertEquals(Array.from(lb.beta.studentTeacher!), Array.from(la.beta.studentTeacher!));
+      });
+    };
+    same();
+    const bytes = teacher.kernels.bytesAllocated;
+    same();
+    assertEquals(teacher.kernels.bytesAllocated, bytes, "the cache is filled once");
+    const w = teacher.getWeights(0);
+    w[0] += 0.5;
+    teacher.setWeights(0, w);
+    same();
+    assertEquals(teacher.kernels.bytesAllocated, bytes, "a teacher change refills in place");
+  }
+});
+
 Deno.test("Quantiles interpolate like NumPy", () => {
   const v = [1, 2, 3, 4, 10];
   assertEquals(quantileSorted(v, 0), 1);
