@@ -38,7 +38,14 @@ export { Rng, type RngState, STREAM } from "./src/rng.ts";
 export { type FloatArray, Kernels, type Mat, type Precision } from "./src/kernels.ts";
 export { type LayerBuffers, Network, type Workspace } from "./src/network.ts";
 export { buildTeacher, gridRows, initStudent, layerSizes, median } from "./src/teacher.ts";
-export { CHUNK_ROWS, type DataSet, forEachChunk, label, makeDataSet } from "./src/data.ts";
+export {
+  CHUNK_ROWS,
+  type DataSet,
+  forEachChunk,
+  label,
+  makeDataSet,
+  makeTeacherAwareDataSet,
+} from "./src/data.ts";
 export { type EpochMetrics, Trainer, type TrainerRngState } from "./src/train.ts";
 export { decodeNpy, encodeNpy, type NpyArray } from "./src/npy.ts";
 export {

@@ -26,6 +26,12 @@ export interface RunConfig {
   p: number;
   /** Standard deviation of the Gaussian inputs. */
   dataStd: number;
+  /** Training inputs: Gaussian, or teacher-aware (pairs straddling first-layer teacher boundaries). */
+  data: "gaussian" | "teacher-aware";
+  /** Teacher-aware data: smallest shift a off a boundary, in units of dataStd. */
+  awareShift: number;
+  /** Teacher-aware data: a is uniform in [awareShift, awareShift + awareSpread]. */
+  awareSpread: number;
   /** Training set size; 0 draws fresh samples every step. */
   nTrain: number;
   /** Evaluation set size. */
@@ -147,6 +153,29 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 0,
     exclusiveMin: true,
     help: "std of the Gaussian inputs",
+  },
+  {
+    key: "data",
+    flag: "data",
+    kind: { choices: ["gaussian", "teacher-aware"] },
+    default: "gaussian",
+    help: "training inputs: gaussian, or teacher-aware (points near the teacher's boundaries)",
+  },
+  {
+    key: "awareShift",
+    flag: "aware-shift",
+    kind: "number",
+    default: 0.5,
+    min: 0,
+    help: "teacher-aware data: smallest shift off a boundary, in units of --data-std",
+  },
+  {
+    key: "awareSpread",
+    flag: "aware-spread",
+    kind: "number",
+    default: 0.5,
+    min: 0,
+    help: "teacher-aware data: shifts uniform in [shift, shift + spread]",
   },
   {
     key: "nTrain",
@@ -453,6 +482,11 @@ function checkCombination(c: RunConfig): void {
   if (c.sampling === "shuffle" && c.nTrain > 0 && c.batch > c.nTrain) {
     throw new ConfigError(
       `Invalid --batch ${c.batch}: with --sampling shuffle it must be ≤ --n-train (${c.nTrain})`,
+    );
+  }
+  if (c.data === "teacher-aware" && c.nTrain === 0) {
+    throw new ConfigError(
+      `Invalid --data teacher-aware: needs a fixed training set (--n-train > 0)`,
     );
   }
   if (c.sampling === "shuffle" && c.nTrain === 0) {

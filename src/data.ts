@@ -52,3 +52,53 @@ export function makeDataSet(teacher: Network, n: number, std: number, rng: Rng):
   label(teacher, x, y);
   return { n, x, y };
 }
+
+/**
+ * The teacher-aware training set (PAPER.md, sample-complexity experiment): for each first-layer
+ * teacher node j in turn, draw a Gaussian point, project it onto the node's boundary hyperplane
+ * w_j·x + b_j = 0, and keep the two copies shifted by ±a·std·w_j/|w_j| (a uniform in
+ * [shift, shift + spread]), so that node j is active on one and inactive on the other; every point
+ * is then rescaled to norm std·sqrt(d), the typical norm of a Gaussian input. Labelled by the
+ * teacher like {@linkcode makeDataSet}.
+ *
+ * The first layer's weights are (d+1) × m row-major, bias in the last row.
+ */
+export function makeTeacherAwareDataSet(
+  teacher: Network,
+  n: number,
+  std: number,
+  rng: Rng,
+  opts: { shift: number; spread: number },
+): DataSet {
+  const k: Kernels = teacher.kernels;
+  const d = teacher.sizes[0], m = teacher.sizes[1];
+  const x = k.alloc(n, d);
+  // views after the allocation: growing WASM memory detaches earlier views
+  const w = k.view(teacher.weights[0]);
+  const xv = k.view(x);
+  const point = new Float64Array(d), dir = new Float64Array(d);
+  const radius = std * Math.sqrt(d);
+  for (let r = 0; r < n; r += 2) {
+    const j = (r / 2) % m;
+    let norm2 = 0;
+    for (let i = 0; i < d; i++) norm2 += w[i * m + j] ** 2;
+    const norm = Math.sqrt(norm2) || 1;
+    for (let i = 0; i < d; i++) dir[i] = w[i * m + j] / norm;
+    rng.fillNormal(point, std);
+    let pre = w[d * m + j];
+    for (let i = 0; i < d; i++) pre += w[i * m + j] * point[i];
+    for (let i = 0; i < d; i++) point[i] -= (pre / norm) * dir[i];
+    const a = (opts.shift + opts.spread * rng.uniform()) * std;
+    for (let copy = 0; copy < 2 && r + copy < n; copy++) {
+      const sign = copy === 0 ? 1 : -1;
+      let len2 = 0;
+      for (let i = 0; i < d; i++) len2 += (point[i] + sign * a * dir[i]) ** 2;
+      const scale = len2 > 0 ? radius / Math.sqrt(len2) : 1;
+      const row = (r + copy) * d;
+      for (let i = 0; i < d; i++) xv[row + i] = (point[i] + sign * a * dir[i]) * scale;
+    }
+  }
+  const y = k.alloc(n, teacher.sizes[teacher.depth]);
+  label(teacher, x, y);
+  return { n, x, y };
+}

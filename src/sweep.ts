@@ -134,11 +134,14 @@ export const PRESETS: readonly Preset[] = [
   },
   {
     name: "sample-complexity",
-    description: "eval loss vs training set size N_train ∈ {30, …, 1000} (Gaussian data; the " +
-      "teacher-aware data set is not implemented yet): d 100, m 10, multi 10, 8 seeds",
+    description: "eval loss vs training set size N_train ∈ {30, …, 1000}, teacher-aware vs " +
+      "Gaussian training data: d 100, m 10, multi 10, 8 seeds",
     base: (epochs) =>
       fitEpochs({ d: 100, widths: [10], outputs: 50, multi: 10, p: 1, nEval: 10000 }, epochs),
-    grid: [{ key: "nTrain", values: [30, 60, 100, 200, 300, 500, 1000] }],
+    grid: [
+      { key: "data", values: ["gaussian", "teacher-aware"] },
+      { key: "nTrain", values: [30, 60, 100, 200, 300, 500, 1000] },
+    ],
     seeds: range(1, 8),
   },
   {

@@ -10,7 +10,7 @@
  */
 
 import { lrAt, type RunConfig } from "./config.ts";
-import { type DataSet, forEachChunk, makeDataSet } from "./data.ts";
+import { type DataSet, forEachChunk, makeDataSet, makeTeacherAwareDataSet } from "./data.ts";
 import { Kernels, type Mat } from "./kernels.ts";
 import { type LayerBuffers, Network, type Workspace } from "./network.ts";
 import { Rng, type RngState, STREAM } from "./rng.ts";
@@ -86,9 +86,15 @@ export class Trainer {
     const k = this.kernels = new Kernels(config.precision);
     const seed = config.seed;
     this.teacher = buildTeacher(k, config, new Rng(seed, STREAM.teacher));
-    this.train = config.nTrain > 0
-      ? makeDataSet(this.teacher, config.nTrain, config.dataStd, new Rng(seed, STREAM.trainData))
-      : null;
+    const trainRng = new Rng(seed, STREAM.trainData);
+    this.train = config.nTrain === 0
+      ? null
+      : config.data === "teacher-aware"
+      ? makeTeacherAwareDataSet(this.teacher, config.nTrain, config.dataStd, trainRng, {
+        shift: config.awareShift,
+        spread: config.awareSpread,
+      })
+      : makeDataSet(this.teacher, config.nTrain, config.dataStd, trainRng);
     this.eval = makeDataSet(
       this.teacher,
       config.nEval,
