@@ -62,7 +62,7 @@ export interface Correlation {
  * k.view(s).set([0, 5, 2, 0, 4, 1, 6, 1]);
  * const acc = new CorrelationAccumulator(k, { teachers: 1, students: 2 });
  * acc.add(t, s);
- * console.log(acc.result().corr); // [≈1, ≈-0.45]
+ * console.log(acc.result().corr); // [≈1, ≈-0.64]
  * ```
  */
 export class CorrelationAccumulator {
@@ -182,7 +182,24 @@ export interface CorrelationSums {
   cross: Float64Array;
 }
 
-/** The correlation from shifted sums (the module doc's formula). */
+/**
+ * The correlation from shifted sums (the module doc's formula).
+ *
+ * @example
+ * ```ts
+ * import { finishCorrelation } from "./alignment.ts";
+ * // Two samples: teacher deviations (0, 1), student deviations (0, 2) → ρ ≈ 1.
+ * const c = finishCorrelation({
+ *   samples: 2,
+ *   sumT: Float64Array.of(1),
+ *   sumS: Float64Array.of(2),
+ *   sqT: Float64Array.of(1),
+ *   sqS: Float64Array.of(4),
+ *   cross: Float64Array.of(2),
+ * });
+ * console.log(c.corr[0]); // 0.99999998…
+ * ```
+ */
 export function finishCorrelation(s: CorrelationSums): Correlation {
   const m = s.sumT.length, n = s.sumS.length, N = s.samples;
   const corr = new Float64Array(m * n);

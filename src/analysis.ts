@@ -362,8 +362,19 @@ export class Analyzer {
   }
 }
 
-/** The splits of a trainer: train (with gradients) and eval, or eval alone (with gradients) when
- * the run draws fresh samples. Observability is measured on the gradient split when asked for. */
+/**
+ * The splits of a trainer: train (with gradients) and eval, or eval alone (with gradients) when
+ * the run draws fresh samples. Observability is measured on the gradient split when asked for.
+ *
+ * @example
+ * ```ts
+ * import { resolveConfig } from "./config.ts";
+ * import { Trainer } from "./train.ts";
+ * import { trainerSplits } from "./analysis.ts";
+ * const t = new Trainer(resolveConfig({ settings: { d: 10, widths: [4], outputs: 3, epochs: 1 } }));
+ * console.log(trainerSplits(t).map((s) => s.name)); // ["train", "eval"]
+ * ```
+ */
 export function trainerSplits(trainer: Trainer, observability = true): SplitInput[] {
   return trainer.train
     ? [
@@ -434,7 +445,15 @@ export function evaluateTrainer(
 const cell = (v: number | null | undefined): string =>
   v === null || v === undefined || Number.isNaN(v) ? "" : String(v);
 
-/** Header of `alignment.csv` for the given thresholds. */
+/**
+ * Header of `alignment.csv` for the given thresholds.
+ *
+ * @example
+ * ```ts
+ * import { alignmentCsvHeader } from "./analysis.ts";
+ * console.log(alignmentCsvHeader([0.5, 0.9])); // "epoch,split,layer,teacher,best_student,best_corr,n_above_0.5,n_above_0.9\n"
+ * ```
+ */
 export function alignmentCsvHeader(taus: readonly number[] = TAUS): string {
   return [
     "epoch",
@@ -447,7 +466,18 @@ export function alignmentCsvHeader(taus: readonly number[] = TAUS): string {
   ].join(",") + "\n";
 }
 
-/** Rows of `alignment.csv` (one per split, layer and teacher) for one evaluation. */
+/**
+ * Rows of `alignment.csv` (one per split, layer and teacher) for one evaluation.
+ *
+ * @example
+ * ```ts
+ * import { resolveConfig } from "./config.ts";
+ * import { Trainer } from "./train.ts";
+ * import { alignmentCsvHeader, alignmentCsvRows, evaluateTrainer } from "./analysis.ts";
+ * const t = new Trainer(resolveConfig({ settings: { d: 10, widths: [4], outputs: 3, epochs: 1 } }));
+ * const csv = alignmentCsvHeader() + alignmentCsvRows(t.epoch, evaluateTrainer(t).splits);
+ * ```
+ */
 export function alignmentCsvRows(epoch: number, splits: readonly SplitAnalysis[]): string {
   let out = "";
   for (const sp of splits) {
@@ -468,7 +498,19 @@ export function alignmentCsvRows(epoch: number, splits: readonly SplitAnalysis[]
 export const STUDENTS_CSV_HEADER =
   "epoch,split,layer,student,best_teacher,best_corr,fanout_norm,beta_norm,dead,grad_sq_mean\n";
 
-/** Rows of `students.csv` (one per split, layer and student) for one evaluation. */
+/**
+ * Rows of `students.csv` (one per split, layer and student) for one evaluation; cells that do not
+ * apply (grad_sq_mean off the gradient split) are empty.
+ *
+ * @example
+ * ```ts
+ * import { resolveConfig } from "./config.ts";
+ * import { Trainer } from "./train.ts";
+ * import { evaluateTrainer, STUDENTS_CSV_HEADER, studentsCsvRows } from "./analysis.ts";
+ * const t = new Trainer(resolveConfig({ settings: { d: 10, widths: [4], outputs: 3, epochs: 1 } }));
+ * const csv = STUDENTS_CSV_HEADER + studentsCsvRows(t.epoch, evaluateTrainer(t).splits);
+ * ```
+ */
 export function studentsCsvRows(epoch: number, splits: readonly SplitAnalysis[]): string {
   const parts: string[] = [];
   for (const sp of splits) {
@@ -485,7 +527,18 @@ export function studentsCsvRows(epoch: number, splits: readonly SplitAnalysis[])
   return parts.join("");
 }
 
-/** `timeline.csv`: split, layer, teacher, tau and the first epoch above tau (empty if never). */
+/**
+ * `timeline.csv`: split, layer, teacher, tau and the first epoch above tau (empty if never).
+ *
+ * @example
+ * ```ts
+ * import { SpecializationTimeline } from "./alignment.ts";
+ * import { timelineCsv } from "./analysis.ts";
+ * const tl = new SpecializationTimeline([0.9]);
+ * tl.record("eval", 0, 3, [0.95, 0.2]);
+ * console.log(timelineCsv(tl)); // header, "eval,0,0,0.9,3", "eval,0,1,0.9,"
+ * ```
+ */
 export function timelineCsv(timeline: SpecializationTimeline): string {
   let out = "split,layer,teacher,tau,epoch\n";
   for (const e of timeline.entries()) {
@@ -494,7 +547,15 @@ export function timelineCsv(timeline: SpecializationTimeline): string {
   return out;
 }
 
-/** Extra `metrics.csv` columns: per-sample gradient statistics of the gradient split. */
+/**
+ * Extra `metrics.csv` columns: per-sample gradient statistics of the gradient split.
+ *
+ * @example
+ * ```ts
+ * import { gradientCsvHeader } from "./analysis.ts";
+ * console.log(gradientCsvHeader(2).join(",")); // grad_sample_max,…,grad_sample_max_0,grad_sample_max_1
+ * ```
+ */
 export function gradientCsvHeader(weightLayers: number): string[] {
   const cols = ["grad_sample_max", "grad_sample_mean", "grad_sample_q50", "grad_sample_q90"];
   cols.push("grad_sample_q99");
@@ -502,7 +563,18 @@ export function gradientCsvHeader(weightLayers: number): string[] {
   return cols;
 }
 
-/** Values of {@linkcode gradientCsvHeader}'s columns for one evaluation. */
+/**
+ * Values of {@linkcode gradientCsvHeader}'s columns for one evaluation.
+ *
+ * @example
+ * ```ts
+ * import { resolveConfig } from "./config.ts";
+ * import { Trainer } from "./train.ts";
+ * import { evaluateTrainer, gradientCsvValues } from "./analysis.ts";
+ * const t = new Trainer(resolveConfig({ settings: { d: 10, widths: [4], outputs: 3, epochs: 1 } }));
+ * console.log(gradientCsvValues(evaluateTrainer(t).splits)); // [max, mean, q50, q90, q99, …]
+ * ```
+ */
 export function gradientCsvValues(splits: readonly SplitAnalysis[]): number[] {
   const g = splits.find((s) => s.gradients !== null)!.gradients!.perSample;
   return [g.max, g.mean, g.q50, g.q90, g.q99, ...g.layerMax];

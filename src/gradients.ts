@@ -42,7 +42,15 @@ export interface SampleGradientStats {
   layerMax: number[];
 }
 
-/** The q-quantile (0 ≤ q ≤ 1) of ascending values, interpolating linearly (NumPy's default). */
+/**
+ * The q-quantile (0 ≤ q ≤ 1) of ascending values, interpolating linearly (NumPy's default).
+ *
+ * @example
+ * ```ts
+ * import { quantileSorted } from "./gradients.ts";
+ * console.log(quantileSorted([1, 2, 3, 4, 10], 0.9)); // 7.6
+ * ```
+ */
 export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const n = sorted.length;
   if (n === 0) return NaN;

@@ -29,11 +29,9 @@ export function formatSummary(config: RunConfig, r: RunResult, out: string): str
     `  final full-batch gradient norm per layer: ${r.final.gradNorm.map(sci).join(", ")}; ` +
     `per-sample gradient norm max ${sci(r.gradSample.max)}, median ${sci(r.gradSample.q50)}`,
     ...r.layers.map((la) =>
-      `  layer ${la.layer} (eval): covered at 0.95 ${la.covered["0.95"] ?? "?"}/${la.teachers}, ` +
-      `mean best corr ${
-        la.meanBestCorr.toFixed(3)
-      }, dead ${la.deadStudents.length}/${la.students}, ` +
-      `max per-sample grad into it ${sci(la.maxSampleGradNorm)}`
+      `  layer ${la.layer}: eval covered at 0.95 ${la.covered["0.95"] ?? "?"}/${la.teachers}, ` +
+      `mean best corr ${la.meanBestCorr.toFixed(3)}; train dead ${la.deadStudents.length}/` +
+      `${la.students}, max per-sample grad into it ${sci(la.maxSampleGradNorm)}`
     ),
     `  wrote ${out}/ (config.json, metrics.csv, alignment.csv, students.csv, timeline.csv, ` +
     `result.json; weights, data, correlations as .npy)`,

@@ -46,7 +46,7 @@ Deno.test("train writes alignment, students, timeline, gradient columns and corr
     out,
   ]);
   assertEquals(r.code, 0, r.stderr);
-  assertOk(/layer 0 \(eval\): covered at 0\.95 \d+\/3/.test(r.stdout), r.stdout);
+  assertOk(/layer 0: eval covered at 0\.95 \d+\/3/.test(r.stdout), r.stdout);
   assertOk(r.stdout.includes("per-sample gradient norm max"), r.stdout);
   const epochs = [0, 2, 3, 4, 5];
 
