@@ -23,6 +23,7 @@ import { runToFolder } from "./src/run.ts";
 import type { EpochMetrics } from "./src/train.ts";
 import { formatSummary } from "./src/summary.ts";
 import { sweepCommand } from "./src/sweep_cli.ts";
+import { reportCommand } from "./src/report_cli.ts";
 
 const TRAIN_FLAGS: FlagSpec[] = [
   ...OPTIONS.map((o) => ({
@@ -41,11 +42,13 @@ const USAGE = `specialize: teacher–student experiments on deep ReLU networks
 Usage:
   deno run --allow-read --allow-write cli.ts train [options]
   deno run --allow-read --allow-write cli.ts sweep [options]
+  deno run --allow-read --allow-write cli.ts report DIR
   deno run cli.ts train --help
 
 Commands:
   train    train a student on a teacher's outputs and write a run folder
-  sweep    a grid of runs × seeds in parallel workers, resumable and shardable`;
+  sweep    a grid of runs × seeds in parallel workers, resumable and shardable
+  report   figures (SVG), summary tables (CSV) and index.html of a run or sweep folder`;
 
 function trainHelp(): string {
   const rows: [string, string][] = OPTIONS.map((o) => {
@@ -146,13 +149,14 @@ async function main(args: string[]): Promise<number> {
   try {
     if (command === "train") await train(rest);
     else if (command === "sweep") return await sweepCommand(rest);
+    else if (command === "report") return await reportCommand(rest);
     else if (
       command === undefined || command === "--help" || command === "-h" || command === "help"
     ) {
       console.log(USAGE);
     } else {
       throw new ConfigError(
-        `Unknown command ${JSON.stringify(command)}: expected train or sweep (see --help)`,
+        `Unknown command ${JSON.stringify(command)}: expected train, sweep or report (see --help)`,
       );
     }
     return 0;

@@ -1,0 +1,326 @@
+/**
+ * The report's figures as Vega-Lite specifications, rendered to SVG by Vega with no DOM, canvas or
+ * permissions. The only module that imports the plotting library (pinned in deno.json "imports"),
+ * so swapping it is one edit; the library (`mod.ts`) never imports this file.
+ *
+ * Every builder takes tidy rows (one object per mark) already computed by `report.ts`, and panel
+ * labels as strings ("p = 1.5", "multi = 10") whose order is given explicitly.
+ * @module
+ */
+
+import * as vega from "vega";
+import * as vl from "vega-lite";
+
+/** A Vega-Lite specification (checked by the compiler, not by TypeScript). */
+export type Spec = Record<string, unknown>;
+
+/** Renders a Vega-Lite specification to an SVG document. */
+export async function renderSvg(spec: Spec): Promise<string> {
+  const compiled = vl.compile(spec as unknown as vl.TopLevelSpec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Panels of a figure: row and column labels in display order (empty: no such facet). */
+export interface Panels {
+  /** Row labels, top to bottom. */
+  rows: string[];
+  /** Column labels, left to right. */
+  cols: string[];
+}
+
+const CONFIG = {
+  font: "Helvetica, Arial, sans-serif",
+  axis: { titleFontSize: 12, labelFontSize: 10, titleFontWeight: "normal", grid: true },
+  header: { labelFontSize: 12, labelFontWeight: "bold", labelPadding: 4 },
+  legend: { titleFontSize: 11, labelFontSize: 10, labelLimit: 320 },
+  title: { fontSize: 14, anchor: "start", subtitleFontSize: 11, subtitleColor: "#555" },
+  view: { stroke: "#bbb" },
+};
+
+/** Title block: a heading and a subtitle (string or lines). */
+function titleOf(title: string, subtitle?: string | string[]): Spec {
+  return subtitle ? { text: title, subtitle } : { text: title };
+}
+
+/**
+ * Wraps a (layered) per-panel spec in a wrapped facet, one panel per (row, column) label pair in
+ * row-major order, titled "p = 1.5, multi = 10", when there is more than one panel; else returns
+ * it alone. (A wrapped facet rather than row headers: its titles sit on top of every panel.)
+ */
+function faceted(
+  data: Record<string, unknown>[],
+  inner: Spec,
+  panels: Panels,
+  top: Spec,
+  size: { width: number; height: number },
+): Spec {
+  const rows = panels.rows.length ? panels.rows : [""];
+  const cols = panels.cols.length ? panels.cols : [""];
+  const name = (r: unknown, c: unknown) => [r, c].filter((x) => x).join(", ");
+  const order = rows.flatMap((r) => cols.map((c) => name(r, c)));
+  const base = {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    config: CONFIG,
+    ...top,
+  };
+  if (order.length === 1) {
+    const big = { width: Math.max(size.width, 380), height: Math.max(size.height, 250) };
+    return { ...base, data: { values: data }, ...big, ...inner };
+  }
+  return {
+    ...base,
+    data: { values: data.map((d) => ({ ...d, panel: name(d.row, d.col) })) },
+    facet: { field: "panel", type: "nominal", sort: order, header: { title: null } },
+    // a single column of panels is laid out as a row instead
+    columns: cols.length === 1 ? Math.min(rows.length, 5) : cols.length,
+    spec: { ...size, ...inner },
+  };
+}
+
+/** Options of {@linkcode scatterSpec}. */
+export interface ScatterOptions {
+  /** Figure title. */
+  title: string;
+  /** Subtitle lines. */
+  subtitle?: string | string[];
+  /** Panel labels. */
+  panels: Panels;
+  /** x axis title. */
+  xTitle: string;
+  /** y axis title. */
+  yTitle: string;
+  /** Legend title of the `color` field. */
+  colorTitle: string;
+  /** Legend entries in order. */
+  colorOrder: string[];
+  /** Fixed x domain. */
+  xDomain?: [number, number];
+  /** y scale: linear (default) or log. */
+  yLog?: boolean;
+}
+
+/**
+ * Scatter plot of rows `{ row, col, x, y, color }` faceted by row and column labels: the L-shape
+ * (one point per student node).
+ */
+export function scatterSpec(data: Record<string, unknown>[], o: ScatterOptions): Spec {
+  const inner = {
+    mark: { type: "point", filled: true, size: 14, opacity: 0.55, clip: true },
+    encoding: {
+      x: {
+        field: "x",
+        type: "quantitative",
+        title: o.xTitle,
+        scale: o.xDomain ? { domain: o.xDomain, nice: false } : { zero: false },
+      },
+      y: {
+        field: "y",
+        type: "quantitative",
+        title: o.yTitle,
+        scale: o.yLog ? { type: "log" } : { zero: true },
+      },
+      color: {
+        field: "color",
+        type: "nominal",
+        title: o.colorTitle,
+        scale: { domain: o.colorOrder, scheme: "tableau10" },
+      },
+    },
+  };
+  return faceted(data, inner, o.panels, { title: titleOf(o.title, o.subtitle) }, {
+    width: 190,
+    height: 150,
+  });
+}
+
+/** Options of {@linkcode linesSpec}. */
+export interface LinesOptions {
+  /** Figure title. */
+  title: string;
+  /** Subtitle lines. */
+  subtitle?: string | string[];
+  /** Panel labels. */
+  panels: Panels;
+  /** x axis title. */
+  xTitle: string;
+  /** y axis title. */
+  yTitle: string;
+  /** Legend title of the `series` field. */
+  seriesTitle: string;
+  /** Series in legend order. */
+  seriesOrder: string[];
+  /** Fixed y domain. */
+  yDomain?: [number, number];
+  /** x on a log scale. */
+  xLog?: boolean;
+  /** x values are integers (teacher indices): no fractional ticks. */
+  xInteger?: boolean;
+  /** Draw a band between `lo` and `hi` (mean ± std). */
+  band?: boolean;
+  /** Draw points on the lines. */
+  points?: boolean;
+  /** Panel size in pixels. */
+  size?: { width: number; height: number };
+}
+
+/** x and y encodings and colour shared by the layers of a line chart. */
+function lineEncodings(o: LinesOptions): Spec {
+  const x: Spec = {
+    field: "x",
+    type: "quantitative",
+    title: o.xTitle,
+    scale: o.xLog ? { type: "log" } : { zero: false, nice: false },
+  };
+  if (o.xInteger) x.axis = { tickMinStep: 1, format: "d" };
+  return {
+    x,
+    color: {
+      field: "series",
+      type: "nominal",
+      title: o.seriesTitle,
+      sort: o.seriesOrder,
+      scale: {
+        domain: o.seriesOrder,
+        scheme: o.seriesOrder.length > 10 ? "category20" : "tableau10",
+      },
+    },
+  };
+}
+
+function lineLayers(o: LinesOptions): Spec[] {
+  const enc = lineEncodings(o);
+  const y: Spec = {
+    field: "y",
+    type: "quantitative",
+    title: o.yTitle,
+    scale: o.yDomain ? { domain: o.yDomain, nice: false } : { zero: false },
+  };
+  const layers: Spec[] = [];
+  if (o.band) {
+    layers.push({
+      mark: { type: "area", opacity: 0.18, clip: true },
+      encoding: {
+        ...enc,
+        color: { ...(enc.color as Spec), legend: null },
+        y: { ...y, field: "lo" },
+        y2: { field: "hi" },
+      },
+    });
+  }
+  layers.push({
+    mark: { type: "line", strokeWidth: 1.6, clip: true, point: o.points ? { size: 18 } : false },
+    encoding: { ...enc, y },
+  });
+  return layers;
+}
+
+/**
+ * Lines of rows `{ row, col, series, x, y, lo?, hi? }`, one per series, faceted by row and column
+ * labels, with an optional mean ± std band.
+ */
+export function linesSpec(data: Record<string, unknown>[], o: LinesOptions): Spec {
+  return faceted(
+    data,
+    { layer: lineLayers(o) },
+    o.panels,
+    { title: titleOf(o.title, o.subtitle) },
+    o.size ?? { width: 210, height: 160 },
+  );
+}
+
+/**
+ * Two line charts side by side over the same rows with different y fields (`y` and `lo`/`hi` in
+ * each row's `panel` "left" or "right"): the sample-complexity figure.
+ */
+export function twoLinesSpec(
+  data: { panel: "left" | "right" }[],
+  o: LinesOptions & { rightTitle: string; leftPanel: string; rightPanel: string },
+): Spec {
+  const left = lineLayers(o);
+  const right = lineLayers({ ...o, yTitle: o.rightTitle, yDomain: undefined });
+  const panel = (which: string, title: string, layer: Spec[]) => ({
+    title: { text: title, fontSize: 12 },
+    transform: [{ filter: { field: "panel", equal: which } }],
+    width: 240,
+    height: 170,
+    layer,
+  });
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    config: CONFIG,
+    title: titleOf(o.title, o.subtitle),
+    data: { values: data },
+    hconcat: [panel("left", o.leftPanel, left), panel("right", o.rightPanel, right)],
+    resolve: { scale: { y: "independent" } },
+  };
+}
+
+/** Options of {@linkcode trajectorySpec}. */
+export interface TrajectoryOptions {
+  /** Figure title. */
+  title: string;
+  /** Subtitle lines. */
+  subtitle?: string | string[];
+  /** Panel labels (rows: teachers, columns: configurations). */
+  panels: Panels;
+  /** x on a log scale (epochs from 1). */
+  xLog?: boolean;
+}
+
+/**
+ * Per-teacher trajectories: rows `{ row, col, student, kind, x, y }`, one line per student, the
+ * student that ends best for the panel's teacher drawn in colour, the others in grey (rows of
+ * the grey students first, so the coloured line is drawn on top).
+ */
+export function trajectorySpec(data: Record<string, unknown>[], o: TrajectoryOptions): Spec {
+  const kinds = ["best student at the end", "other students"];
+  const inner = {
+    mark: { type: "line", clip: true, strokeWidth: 1 },
+    encoding: {
+      x: {
+        field: "x",
+        type: "quantitative",
+        title: "epoch",
+        scale: o.xLog ? { type: "log" } : { zero: false, nice: false },
+        axis: { tickMinStep: 1, format: "d" },
+      },
+      y: {
+        field: "y",
+        type: "quantitative",
+        title: "correlation with teacher j",
+        scale: { domain: [-0.2, 1], nice: false },
+      },
+      detail: { field: "student", type: "nominal" },
+      color: {
+        field: "kind",
+        type: "ordinal",
+        sort: kinds,
+        title: "student nodes",
+        scale: { domain: kinds, range: ["#d62728", "#9a9a9a"] },
+      },
+      opacity: {
+        field: "kind",
+        type: "ordinal",
+        sort: kinds,
+        title: "student nodes",
+        scale: { domain: kinds, range: [1, 0.35] },
+      },
+      strokeWidth: {
+        field: "kind",
+        type: "ordinal",
+        sort: kinds,
+        title: "student nodes",
+        scale: { domain: kinds, range: [2, 0.8] },
+      },
+    },
+  };
+  return faceted(data, inner, o.panels, { title: titleOf(o.title, o.subtitle) }, {
+    width: 190,
+    height: 150,
+  });
+}
