@@ -353,10 +353,13 @@ function groupBy(study: Study, keys: string[]): Group[] {
   return [...groups.values()];
 }
 
-/** The values of grid key `key` (["" ] when it is not a grid key) and the labeller of a run. */
-function axis(study: Study, key: string): { labels: string[]; of: (r: RunData) => string } {
+/** The values of grid key `key` ([""] when it is not a grid key) and the labeller of a run. */
+function axis(
+  study: Study,
+  key: string | undefined,
+): { labels: string[]; of: (r: RunData) => string } {
   const a = study.grid.find((g) => g.key === key);
-  if (!a || a.values.length < 2) return { labels: [""], of: () => "" };
+  if (key === undefined || !a || a.values.length < 2) return { labels: [""], of: () => "" };
   return { labels: a.values.map((v) => label(key, v)), of: (r) => label(key, r.point[key]) };
 }
 
@@ -402,17 +405,31 @@ const EPOCH_X = "epoch";
 const LOSS_Y = "log10 eval MSE";
 const MAX_SEEDS = 8;
 
-/** Keys that choose a figure file rather than a panel. */
-const otherKeys = (study: Study, panelKeys: string[]) =>
-  study.grid.filter((g) => g.values.length > 1 && !panelKeys.includes(g.key)).map((g) => g.key);
+/**
+ * Which varied grid keys play the roles of a figure (panel rows, columns, series…): each role
+ * takes its preferred key if the grid varies it, else the next varied key nobody took, in grid
+ * order; the keys left over (`rest`) choose a figure file each. `used` are the assigned keys.
+ */
+function roles(study: Study, prefs: string[]) {
+  const varied = study.grid.filter((g) => g.values.length > 1).map((g) => g.key);
+  const keys: (string | undefined)[] = prefs.map((p) => varied.includes(p) ? p : undefined);
+  const rest = varied.filter((k) => !keys.includes(k));
+  for (let i = 0; i < keys.length; i++) if (keys[i] === undefined) keys[i] = rest.shift();
+  return { keys, rest, used: keys.filter((k): k is string => k !== undefined) };
+}
+
+/** The legend title of a series key. */
+const seriesTitle = (key: string | undefined): string =>
+  key === undefined || key === "multi" ? "student width" : label(key, "").replace(/ = $/, "");
 
 /** Fig. 1: the L-shape of layer 0, one point per student node, p rows × multi columns. */
 function lShapeFigures(study: Study): Figure[] {
   const title = "Fig. 1: L-shape (best correlation vs fan-out norm per student node)";
   const runs = study.runs.filter((r) => r.finalStudents[0]?.bestCorr.length);
   if (!runs.length) return [{ title, skipped: "no run has students.csv (eval set)" }];
-  const row = axis(study, "p"), col = axis(study, "multi");
-  return groupBy({ ...study, runs }, otherKeys(study, ["p", "multi"])).map((g) => {
+  const { keys: [rowKey, colKey], rest } = roles(study, ["p", "multi"]);
+  const row = axis(study, rowKey), col = axis(study, colKey);
+  return groupBy({ ...study, runs }, rest).map((g) => {
     const { seeds, note } = seedsOf(g.runs, MAX_SEEDS);
     const data: Record<string, unknown>[] = [];
     for (const r of g.runs) {
@@ -485,12 +502,13 @@ function successFigures(study: Study): Figure[] {
   }
   const runs = study.runs.filter((r) => r.alignment[0]);
   if (!runs.length) return [{ title, skipped: "no run has alignment.csv" }];
-  const col = axis(study, "p"), series = axis(study, "multi");
+  const { keys: [colKey, seriesKey], rest, used } = roles(study, ["p", "multi"]);
+  const col = axis(study, colKey), series = axis(study, seriesKey);
   const seriesLabels = series.labels[0] === ""
     ? [label("multi", String(runs[0].config.multi))]
     : series.labels;
   const seriesOf = (r: RunData) => series.of(r) || seriesLabels[0];
-  return groupBy({ ...study, runs }, otherKeys(study, ["p", "multi"])).map((g) => {
+  return groupBy({ ...study, runs }, rest).map((g) => {
     const epochs = g.runs[0].alignment[0].epochs, last = epochs.at(-1)!;
     const early = earlyEpoch(epochs);
     const rowsOf = [...(early === null ? [] : [early]), last];
@@ -498,10 +516,7 @@ function successFigures(study: Study): Figure[] {
     const data: Record<string, unknown>[] = [];
     for (const e of rowsOf) {
       for (
-        const sub of groupBy(
-          { ...study, runs: g.runs },
-          ["p", "multi"].filter((k) => k in g.runs[0].point),
-        )
+        const sub of groupBy({ ...study, runs: g.runs }, used)
       ) {
         for (const s of successAt(sub.runs, e)) {
           data.push({
@@ -529,7 +544,7 @@ function successFigures(study: Study): Figure[] {
         panels: { rows: rowsOf.map(rowLabel), cols: col.labels },
         xTitle: "teacher node j (0 = strongest)",
         yTitle: "success rate",
-        seriesTitle: "student width",
+        seriesTitle: seriesTitle(seriesKey),
         seriesOrder: seriesLabels,
         yDomain: [0, 1.02],
         xInteger: true,
@@ -568,17 +583,15 @@ function lossFigures(study: Study): Figure[] {
       }),
     }];
   }
-  const col = axis(study, "p"), series = axis(study, "multi");
+  const { keys: [colKey, seriesKey], rest, used } = roles(study, ["p", "multi"]);
+  const col = axis(study, colKey), series = axis(study, seriesKey);
   const seriesLabels = series.labels[0] === ""
     ? [label("multi", String(runs[0].config.multi))]
     : series.labels;
-  return groupBy({ ...study, runs }, otherKeys(study, ["p", "multi"])).map((g) => {
+  return groupBy({ ...study, runs }, rest).map((g) => {
     const data: Record<string, unknown>[] = [];
     for (
-      const sub of groupBy(
-        { ...study, runs: g.runs },
-        ["p", "multi"].filter((k) => k in g.runs[0].point),
-      )
+      const sub of groupBy({ ...study, runs: g.runs }, used)
     ) {
       const byEpoch = new Map<number, number[]>();
       for (const r of sub.runs) {
@@ -615,7 +628,7 @@ function lossFigures(study: Study): Figure[] {
         xTitle: EPOCH_X,
         xInteger: true,
         yTitle: LOSS_Y,
-        seriesTitle: "student width",
+        seriesTitle: seriesTitle(seriesKey),
         seriesOrder: seriesLabels,
         band: true,
       }),
@@ -640,11 +653,12 @@ async function trajectoryFigures(study: Study): Promise<Figure[]> {
         "train with --save-corr-at, as the trajectory preset does",
     }];
   }
-  const col = axis(study, "multi");
+  const { keys: [colKey], rest } = roles(study, ["multi"]);
+  const col = axis(study, colKey);
   const firstSeed = Math.min(...runs.map((r) => r.seed));
   const chosen = runs.filter((r) => r.seed === firstSeed);
   const out: Figure[] = [];
-  for (const g of groupBy({ ...study, runs: chosen }, otherKeys(study, ["multi"]))) {
+  for (const g of groupBy({ ...study, runs: chosen }, rest)) {
     const data: Record<string, unknown>[] = [];
     const teachers = shownTeachers(Number(g.runs[0].alignment[0]?.teachers ?? 0) || 1);
     for (const r of g.runs) {
@@ -698,15 +712,13 @@ function bestCorrFigures(study: Study): Figure[] {
   const title = "Fig. 4b: best correlation per teacher node";
   const runs = study.runs.filter((r) => r.alignment[0]);
   if (!runs.length) return [{ title, skipped: "no run has alignment.csv" }];
-  const row = axis(study, "p"), col = axis(study, "multi");
-  return groupBy({ ...study, runs }, otherKeys(study, ["p", "multi"])).map((g) => {
+  const { keys: [rowKey, colKey], rest, used } = roles(study, ["p", "multi"]);
+  const row = axis(study, rowKey), col = axis(study, colKey);
+  return groupBy({ ...study, runs }, rest).map((g) => {
     const teachers = g.runs[0].alignment[0].teachers;
     const data: Record<string, unknown>[] = [];
     for (
-      const sub of groupBy(
-        { ...study, runs: g.runs },
-        ["p", "multi"].filter((k) => k in g.runs[0].point),
-      )
+      const sub of groupBy({ ...study, runs: g.runs }, used)
     ) {
       const epochs = sub.runs[0].alignment[0].epochs;
       for (const [i, e] of epochs.entries()) {
@@ -816,6 +828,7 @@ async function multiLayerFigures(study: Study): Promise<Figure[]> {
         },
         xTitle: CORR_X,
         yTitle,
+        yIndependent: true,
         colorTitle: "seed",
         colorOrder: [...seeds].sort((a, b) => a - b).map(String),
         xDomain: [0, 1],
@@ -838,7 +851,13 @@ function sampleComplexityFigures(study: Study): Figure[] {
   const runs = study.runs.filter((r) => r.alignment[0]);
   const dataAxis = study.grid.find((g) => g.key === "data" && g.values.length > 1);
   const out: Figure[] = [];
-  for (const g of groupBy({ ...study, runs }, otherKeys(study, ["nTrain", "data"]))) {
+  for (
+    const g of groupBy(
+      { ...study, runs },
+      study.grid.filter((a) => a.values.length > 1 && a.key !== "nTrain" && a.key !== "data")
+        .map((a) => a.key),
+    )
+  ) {
     const series = dataAxis
       ? dataAxis.values
       : [...new Set(g.runs.map((r) => String(r.config.data ?? "gaussian")))];
@@ -887,6 +906,7 @@ function sampleComplexityFigures(study: Study): Figure[] {
         seriesTitle: "training data",
         seriesOrder: series,
         xLog: true,
+        xValues: nAxis.values.map(Number),
         band: true,
         points: true,
       }),

@@ -102,6 +102,8 @@ export interface ScatterOptions {
   xDomain?: [number, number];
   /** y scale: linear (default) or log. */
   yLog?: boolean;
+  /** Each panel its own y scale (layers of different magnitude). */
+  yIndependent?: boolean;
 }
 
 /**
@@ -132,10 +134,12 @@ export function scatterSpec(data: Record<string, unknown>[], o: ScatterOptions):
       },
     },
   };
-  return faceted(data, inner, o.panels, { title: titleOf(o.title, o.subtitle) }, {
+  const spec = faceted(data, inner, o.panels, { title: titleOf(o.title, o.subtitle) }, {
     width: 190,
     height: 150,
   });
+  if (o.yIndependent && spec.facet) spec.resolve = { scale: { y: "independent" } };
+  return spec;
 }
 
 /** Options of {@linkcode linesSpec}. */
@@ -160,6 +164,8 @@ export interface LinesOptions {
   xLog?: boolean;
   /** x values are integers (teacher indices): no fractional ticks. */
   xInteger?: boolean;
+  /** Tick values of the x axis. */
+  xValues?: number[];
   /** Draw a band between `lo` and `hi` (mean ± std). */
   band?: boolean;
   /** Draw points on the lines. */
@@ -174,8 +180,9 @@ function lineEncodings(o: LinesOptions): Spec {
     field: "x",
     type: "quantitative",
     title: o.xTitle,
-    scale: o.xLog ? { type: "log" } : { zero: false, nice: false },
+    scale: o.xLog ? { type: "log", nice: false } : { zero: false, nice: false },
   };
+  if (o.xValues) x.axis = { values: o.xValues, format: "d" };
   if (o.xInteger) x.axis = { tickMinStep: 1, format: "d" };
   return {
     x,
@@ -204,9 +211,12 @@ function lineLayers(o: LinesOptions): Spec[] {
   if (o.band) {
     layers.push({
       mark: { type: "area", opacity: 0.18, clip: true },
+      // the series copied to another field, without a legend: the legend comes from the lines
+      // alone (a null legend on the same field would remove the merged legend)
+      transform: [{ calculate: "datum.series", as: "band" }],
       encoding: {
-        ...enc,
-        color: { ...(enc.color as Spec), legend: null },
+        x: enc.x,
+        fill: { ...(enc.color as Spec), field: "band", legend: null },
         y: { ...y, field: "lo" },
         y2: { field: "hi" },
       },
@@ -244,7 +254,7 @@ export function twoLinesSpec(
   const left = lineLayers(o);
   const right = lineLayers({ ...o, yTitle: o.rightTitle, yDomain: undefined });
   const panel = (which: string, title: string, layer: Spec[]) => ({
-    title: { text: title, fontSize: 12 },
+    title: { text: title, fontSize: 12, anchor: "middle" },
     transform: [{ filter: { field: "panel", equal: which } }],
     width: 240,
     height: 170,

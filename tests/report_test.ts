@@ -1,0 +1,223 @@
+import { writeReport } from "../src/report.ts";
+import { ConfigError } from "../src/config.ts";
+import { assertEquals, assertOk, assertRejects } from "./assert.ts";
+import { exists, runCli } from "./run_cli.ts";
+
+const TINY = [
+  ...["--d", "5", "--widths", "3", "--outputs", "2", "--n-train", "200", "--n-eval", "100"],
+  ...["--epochs", "3", "--iters", "20", "--quiet"],
+];
+
+/** Axis titles each figure must show, by file-name prefix. */
+const AXIS_TITLES: Record<string, string[]> = {
+  fig1_lshape: ["best correlation to any teacher", "fan-out norm"],
+  fig2_success: ["teacher node j (0 = strongest)", "success rate"],
+  fig3_loss: ["epoch", "log10"],
+  fig4_trajectories: ["epoch", "correlation with teacher j"],
+  fig4b_best_corr: ["epoch", "best correlation"],
+  fig5_multilayer_lshape: ["best correlation to any teacher", "sqrt(E[β_kk])"],
+  fig6_sample_complexity: ["training samples N_train", "log10 eval MSE", "mean best correlation"],
+};
+
+/**
+ * A small XML well-formedness check: one root <svg> element, every tag closed in order, nothing
+ * but whitespace outside it, attribute values quoted.
+ */
+function assertWellFormedSvg(svg: string, name: string): void {
+  const body = svg.trim();
+  assertOk(body.startsWith("<svg") && body.endsWith("</svg>"), `${name}: not one <svg> element`);
+  const stack: string[] = [];
+  let roots = 0;
+  for (const m of body.matchAll(/<(\/?)([A-Za-z][\w:.-]*)((?:\s+[\w:.-]+="[^"]*")*)\s*(\/?)>/g)) {
+    const [, close, tag, , selfClose] = m;
+    if (close) {
+      const open = stack.pop();
+      assertEquals(open, tag, `${name}: </${tag}> closes <${open}>`);
+    } else if (!selfClose) {
+      if (stack.length === 0) roots++;
+      stack.push(tag);
+    }
+  }
+  assertEquals(stack, [], `${name}: unclosed tags`);
+  assertEquals(roots, 1, `${name}: root elements`);
+  // every "<" starts a tag the pattern above accepted (no stray markup, all attributes quoted)
+  const tags = body.match(/<[^>]*>/g) ?? [];
+  const accepted = body.match(/<(\/?)([A-Za-z][\w:.-]*)((?:\s+[\w:.-]+="[^"]*")*)\s*(\/?)>/g) ?? [];
+  assertEquals(tags.length, accepted.length, `${name}: malformed tags`);
+  assertEquals((body.match(/</g) ?? []).length, tags.length, `${name}: stray "<"`);
+}
+
+/** Checks a report folder: SVGs well-formed with their axis titles, linked from index.html. */
+async function checkReport(dir: string, expected: string[]): Promise<string[]> {
+  const files = [];
+  for await (const e of Deno.readDir(dir)) files.push(e.name);
+  const svgs = files.filter((f) => f.endsWith(".svg")).sort();
+  const index = await Deno.readTextFile(`${dir}/index.html`);
+  for (const prefix of expected) {
+    assertOk(svgs.some((f) => f.startsWith(prefix + ".") || f.startsWith(prefix + "_")), prefix);
+  }
+  for (const f of svgs) {
+    const svg = await Deno.readTextFile(`${dir}/${f}`);
+    assertWellFormedSvg(svg, f);
+    const prefix = Object.keys(AXIS_TITLES).filter((p) =>
+      f.startsWith(p)
+    ).sort((a, b) => b.length - a.length)[0];
+    assertOk(prefix, `${f}: unexpected figure`);
+    for (const title of AXIS_TITLES[prefix]) {
+      assertOk(svg.includes(`>${title}`), `${f}: no axis title "${title}"`);
+    }
+    assertOk(index.includes(`src="${f}"`), `index.html does not show ${f}`);
+  }
+  for (const f of files.filter((f) => f.endsWith(".csv"))) {
+    assertOk(index.includes(`href="${f}"`), `index.html does not link ${f}`);
+    const lines = (await Deno.readTextFile(`${dir}/${f}`)).trim().split("\n");
+    assertOk(lines.length >= 2, `${f}: no rows`);
+  }
+  assertOk(!files.some((f) => f.includes(".tmp-")), "temporary files left");
+  return svgs;
+}
+
+Deno.test("report of a small sweep: every figure, tables, index.html (CLI permissions)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "specialize-report-" });
+  try {
+    const sweep = await runCli([
+      "sweep",
+      ...TINY,
+      ...["--grid", "multi=1,2", "--grid", "p=0,1", "--seeds", "1-2", "--save-corr-at", "1,2"],
+      ...["--out", `${dir}/sw`],
+    ]);
+    assertEquals(sweep.code, 0, sweep.stderr);
+    const r = await runCli(["report", `${dir}/sw`]);
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.stderr, "");
+    assertOk(/wrote .*\/report\//.test(r.stdout), r.stdout);
+    const svgs = await checkReport(`${dir}/sw/report`, [
+      "fig1_lshape",
+      "fig2_success",
+      "fig3_loss",
+      "fig4_trajectories",
+      "fig4b_best_corr",
+    ]);
+    assertEquals(svgs.length, 6); // Fig. 4 for each p
+    const index = await Deno.readTextFile(`${dir}/sw/report/index.html`);
+    for (const note of ["Fig. 5: multi-layer L-shape", "Fig. 6: sample complexity"]) {
+      assertOk(index.includes(`<b>${note}</b>: not drawn`), note);
+    }
+    for (const s of ["multi = 2", "p = 1"]) {
+      assertOk((await Deno.readTextFile(`${dir}/sw/report/fig1_lshape.svg`)).includes(s), s);
+    }
+    const summary = (await Deno.readTextFile(`${dir}/sw/report/summary.csv`)).trim().split("\n");
+    assertEquals(summary.length, 5); // header + 4 grid points
+    assertOk(summary[0].startsWith("multi,p,seeds,log10_eval_mse_mean"), summary[0]);
+
+    // a rerun replaces the report; --out refuses a folder that is not a report
+    const again = await runCli(["report", `${dir}/sw`]);
+    assertEquals(again.code, 0, again.stderr);
+    await Deno.mkdir(`${dir}/other`);
+    await Deno.writeTextFile(`${dir}/other/keep.txt`, "x");
+    const refused = await runCli(["report", `${dir}/sw`, "--out", `${dir}/other`]);
+    assertEquals(refused.code, 2);
+    assertOk(/not a report/.test(refused.stderr), refused.stderr);
+    assertEquals([...Deno.readDirSync(`${dir}/other`)].map((e) => e.name), ["keep.txt"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("report of single runs: two-layer and multi-layer figures", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "specialize-report-" });
+  try {
+    const two = await runCli(["train", ...TINY, "--save-corr-at", "1,2", "--out", `${dir}/two`]);
+    assertEquals(two.code, 0, two.stderr);
+    const s = await writeReport(`${dir}/two`);
+    assertEquals(s.kind, "run");
+    assertEquals(s.figures.map((f) => f.file), [
+      "fig1_lshape.svg",
+      "fig3_loss.svg",
+      "fig4_trajectories.svg",
+      "fig4b_best_corr.svg",
+    ]);
+    for (const f of s.figures) {
+      const svg = await Deno.readTextFile(`${s.out}/${f.file}`);
+      for (const t of f.axisTitles) assertOk(svg.includes(`>${t}`), `${f.file}: "${t}"`);
+    }
+    await checkReport(`${dir}/two/report`, ["fig1_lshape", "fig3_loss"]);
+
+    const deep = await runCli([
+      "train",
+      ...TINY,
+      ...["--widths", "3,4", "--out", `${dir}/deep`],
+    ]);
+    assertEquals(deep.code, 0, deep.stderr);
+    const d = await writeReport(`${dir}/deep`, { out: `${dir}/deep_report` });
+    assertOk(d.figures.some((f) => f.file === "fig5_multilayer_lshape.svg"), "no Fig. 5");
+    assertOk(d.skipped.some((k) => k.title.startsWith("Fig. 4:")), "Fig. 4 without matrices");
+    await checkReport(`${dir}/deep_report`, ["fig5_multilayer_lshape", "fig3_loss"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("report of a sample-complexity sweep: Fig. 6, teacher-aware vs Gaussian", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "specialize-report-" });
+  try {
+    const sweep = await runCli([
+      "sweep",
+      ...TINY,
+      ...["--grid", "data=gaussian,teacher-aware", "--grid", "n-train=50,100", "--seeds", "1-2"],
+      ...["--out", `${dir}/sc`],
+    ]);
+    assertEquals(sweep.code, 0, sweep.stderr);
+    const s = await writeReport(`${dir}/sc`);
+    assertOk(s.figures.some((f) => f.file === "fig6_sample_complexity.svg"), "no Fig. 6");
+    const svg = await Deno.readTextFile(`${s.out}/fig6_sample_complexity.svg`);
+    assertOk(svg.includes("teacher-aware") && svg.includes("gaussian"), "legend");
+    await checkReport(s.out, ["fig6_sample_complexity"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("report of bad input: one line, exit 2, nothing written", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "specialize-report-" });
+  try {
+    await Deno.mkdir(`${dir}/empty`);
+    await Deno.mkdir(`${dir}/junk`);
+    await Deno.writeTextFile(`${dir}/junk/notes.txt`, "hello");
+    await Deno.writeTextFile(`${dir}/file.txt`, "hello");
+    await Deno.mkdir(`${dir}/badsweep`);
+    await Deno.writeTextFile(`${dir}/badsweep/sweep.json`, "{}");
+    const before = async () => {
+      const names: string[] = [];
+      for (const d of ["", "/empty", "/junk", "/badsweep"]) {
+        for await (const e of Deno.readDir(`${dir}${d}`)) names.push(`${d}/${e.name}`);
+      }
+      return names.sort();
+    };
+    const listing = await before();
+    for (
+      const [args, pattern] of [
+        [[`${dir}/missing`], /does not exist/],
+        [[`${dir}/empty`], /neither a run folder .* nor a sweep folder/],
+        [[`${dir}/junk`], /neither a run folder/],
+        [[`${dir}/file.txt`], /it is a file/],
+        [[`${dir}/badsweep`], /sweep\.json that is not a sweep's/],
+        [[], /Missing DIR/],
+        [[`${dir}/empty`, `${dir}/junk`], /Unexpected argument/],
+        [["--bogus"], /--bogus/],
+      ] as const
+    ) {
+      const r = await runCli(["report", ...args]);
+      assertEquals(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assertEquals(r.stdout, "");
+      const lines = r.stderr.trimEnd().split("\n");
+      assertEquals(lines.length, 1, r.stderr);
+      assertOk(lines[0].startsWith("error: ") && pattern.test(lines[0]), lines[0]);
+    }
+    assertEquals(await before(), listing);
+    await assertRejects(() => writeReport(`${dir}/empty`), ConfigError);
+    assertOk(!(await exists(`${dir}/empty/report`)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
