@@ -12,14 +12,16 @@
 
 import {
   ConfigError,
+  flagOf,
   formatValue,
   OPTIONS,
   placeholder,
   type RawSettings,
   resolveConfig,
+  type RunConfig,
 } from "./src/config.ts";
 import { type FlagSpec, parseFlags } from "./src/cli_args.ts";
-import { runToFolder } from "./src/run.ts";
+import { readRunConfig, resumeRun, runToFolder } from "./src/run.ts";
 import type { EpochMetrics } from "./src/train.ts";
 import { formatSummary } from "./src/summary.ts";
 import { sweepCommand } from "./src/sweep_cli.ts";
@@ -33,6 +35,7 @@ const TRAIN_FLAGS: FlagSpec[] = [
   { name: "out", type: "string" },
   { name: "force", type: "boolean" },
   { name: "config", type: "string" },
+  { name: "resume", type: "string" },
   { name: "quiet", type: "boolean" },
   { name: "help", type: "boolean" },
 ];
@@ -59,6 +62,7 @@ function trainHelp(): string {
     ["--out DIR", "run folder to create [default: runs/<timestamp>]"],
     ["--force", "replace an existing, non-empty run folder"],
     ["--config FILE.json", "settings from a JSON file (config.json keys); flags override it"],
+    ["--resume DIR", "continue an interrupted run from its last checkpoint (no other options)"],
     ["--quiet", "no progress on stderr"],
     ["--help", "this help"],
   );
@@ -116,6 +120,33 @@ async function train(argv: string[]): Promise<void> {
   }
   const flags: RawSettings = {};
   for (const o of OPTIONS) if (values[o.flag] !== undefined) flags[o.key] = values[o.flag];
+  const showProgress = !values.quiet && Deno.stderr.isTerminal();
+  const enc = new TextEncoder();
+  const progress = (epochs: number) =>
+    showProgress
+      ? (m: EpochMetrics) => Deno.stderr.writeSync(enc.encode(`\r${progressLine(m, epochs)}\x1b[K`))
+      : undefined;
+  if (typeof values.resume === "string") {
+    const extra = [...Object.keys(flags).map((k) => `--${flagOf(k as keyof RunConfig)}`)];
+    for (const f of ["config", "out", "force"]) if (values[f] !== undefined) extra.push(`--${f}`);
+    if (extra.length) {
+      throw new ConfigError(
+        `Invalid ${
+          extra[0]
+        } with --resume: a resumed run keeps its own config.json (only --quiet is accepted)`,
+      );
+    }
+    const dir = values.resume;
+    const cfg = await readRunConfig(dir);
+    const { config, result, resumedAt } = await resumeRun(dir, {
+      onEvaluation: progress(cfg.epochs),
+    });
+    if (showProgress) Deno.stderr.writeSync(enc.encode("\n"));
+    if (resumedAt === null) console.log(`${dir} is already complete (result.json exists).`);
+    else console.log(`Resumed ${dir} after epoch ${resumedAt}.`);
+    console.log(formatSummary(config, result, dir));
+    return;
+  }
   const layers = [];
   if (typeof values.config === "string") {
     layers.push({ settings: await readConfigFile(values.config), source: values.config });
@@ -125,14 +156,10 @@ async function train(argv: string[]): Promise<void> {
   const out = typeof values.out === "string" && values.out !== ""
     ? values.out
     : `runs/${new Date().toISOString().replace(/[:.]/g, "-")}`;
-  const showProgress = !values.quiet && Deno.stderr.isTerminal();
-  const enc = new TextEncoder();
   const result = await runToFolder(config, {
     out,
     force: values.force === true,
-    onEvaluation: showProgress
-      ? (m) => Deno.stderr.writeSync(enc.encode(`\r${progressLine(m, config.epochs)}\x1b[K`))
-      : undefined,
+    onEvaluation: progress(config.epochs),
   });
   if (showProgress) Deno.stderr.writeSync(enc.encode("\n"));
   console.log(formatSummary(config, result, out));

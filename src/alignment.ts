@@ -360,6 +360,19 @@ export class SpecializationTimeline {
     }
   }
 
+  /** The recorded first epochs, as JSON-able data (for checkpoints). */
+  getState(): { split: string; layer: number; epochs: (number | null)[] }[] {
+    return [...this.#first.values()].map((e) => ({ ...e, epochs: [...e.epochs] }));
+  }
+
+  /** Replaces the recorded first epochs with a state from {@linkcode SpecializationTimeline.getState}. */
+  setState(state: { split: string; layer: number; epochs: (number | null)[] }[]): void {
+    this.#first.clear();
+    for (const e of state) {
+      this.#first.set(`${e.split}\u0000${e.layer}`, { ...e, epochs: [...e.epochs] });
+    }
+  }
+
   /** Every (split, layer, teacher, τ) with its first epoch, in recording order. */
   entries(): TimelineEntry[] {
     const out: TimelineEntry[] = [];

@@ -17,8 +17,13 @@
  *   observability of the training set, `obs_train_layer<l>_epoch<e>.npy` (teachers × students);
  * - `teacher_w<l>.npy`, `student_init_w<l>.npy`, `student_final_w<l>.npy`;
  * - `train_x.npy`, `train_y.npy` (fixed training set only), `eval_x.npy`, `eval_y.npy`;
- * - `result.json`: final metrics, per-layer alignment (covered teachers, success, dead students),
- *   timings and status.
+ * - `checkpoint.bin`: the state after the last completed epoch (see `checkpoint.ts`), replaced
+ *   atomically every epoch; `resumeRun` continues from it with results identical to an
+ *   uninterrupted run;
+ * - `result.json`: status (`completed` or `diverged`, with the epoch and value), final metrics,
+ *   per-layer alignment (covered teachers, success, dead students), provenance (config hash, tool,
+ *   Deno and V8 versions, WASM sha256, precision, SIMD path), and `timing` (the only part that
+ *   differs between two runs of the same config).
  * @module
  */
 
@@ -34,12 +39,13 @@ import {
   timelineCsv,
 } from "./analysis.ts";
 import { SpecializationTimeline, SUCCESS_TAU, TAUS } from "./alignment.ts";
-import { ConfigError, type RunConfig } from "./config.ts";
+import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from "./checkpoint.ts";
+import { ConfigError, type RawSettings, resolveConfig, type RunConfig } from "./config.ts";
 import type { SampleGradientStats } from "./gradients.ts";
 import type { Mat } from "./kernels.ts";
 import { encodeNpy } from "./npy.ts";
-import { type EpochMetrics, Trainer } from "./train.ts";
-import { provenance } from "./version.ts";
+import { type EpochMetrics, Trainer, type TrainerSnapshot } from "./train.ts";
+import { configHash, type Provenance, provenance } from "./version.ts";
 
 /** Options of {@linkcode runToFolder}. */
 export interface RunOptions {
@@ -51,24 +57,46 @@ export interface RunOptions {
   onEvaluation?: (m: EpochMetrics, trainer: Trainer, splits: SplitAnalysis[]) => void;
 }
 
-/** What a finished run reports (also written as `result.json`). */
-export interface RunResult {
-  /** "completed". */
-  status: "completed";
-  /** Seed of the run. */
-  seed: number;
-  /** Epochs trained. */
-  epochs: number;
-  /** The last evaluation. */
-  final: EpochMetrics;
-  /** The first evaluation (before training). */
-  initial: EpochMetrics;
+/** Where a run diverged: the epoch and the first non-finite quantity found. */
+export interface Divergence {
+  /** Epochs completed when it was found. */
+  epoch: number;
+  /** What was not finite: "weights", "train_mse" or "eval_mse". */
+  quantity: string;
+  /** The value, as text ("NaN", "Infinity", ...). */
+  value: string;
+}
+
+/** Wall-clock figures of a run: the only part of `result.json` that varies between reruns. */
+export interface RunTiming {
   /** Seconds spent in SGD steps. */
   trainSeconds: number;
   /** Seconds spent in evaluations. */
   evalSeconds: number;
   /** SGD steps per second. */
   stepsPerSecond: number;
+  /** Times the run was resumed from a checkpoint. */
+  resumes: number;
+}
+
+/** What a finished run reports (also written as `result.json`). */
+export interface RunResult {
+  /** "completed", or "diverged" when a loss or a weight became NaN or infinite. */
+  status: "completed" | "diverged";
+  /** Set when status is "diverged". */
+  divergence?: Divergence;
+  /** Seed of the run. */
+  seed: number;
+  /** Epochs trained (fewer than configured when diverged). */
+  epochs: number;
+  /** The last evaluation. */
+  final: EpochMetrics;
+  /** The first evaluation (before training). */
+  initial: EpochMetrics;
+  /** Where the result came from: config hash and versions. */
+  provenance: Provenance & { configHash: string };
+  /** Wall-clock figures. */
+  timing: RunTiming;
   /** Per hidden layer, alignment at the last evaluation. */
   layers: LayerResult[];
   /** Per-sample gradient norms (all layers) at the last evaluation, on the training set. */
@@ -123,6 +151,9 @@ function layerResults(splits: SplitAnalysis[]): LayerResult[] {
 
 /** Bytes of a UTF-8 string. */
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** Names of the temporary files of {@linkcode writeFileAtomic}: `<name>.tmp-<pid>`. */
+export const TEMP_FILE: RegExp = /\.tmp-\d+$/;
 
 /** Writes a file atomically: a temporary file in the same folder, fsync, rename. */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
@@ -181,9 +212,37 @@ async function appendText(path: string, text: string): Promise<void> {
   }
 }
 
+/** The run-level state saved with every checkpoint, beside the trainer's. */
+interface RunState {
+  trainer: TrainerSnapshot["state"];
+  metricsCsv: string;
+  alignmentBytes: number;
+  studentsBytes: number;
+  initial: EpochMetrics;
+  final: EpochMetrics;
+  trainMs: number;
+  evalMs: number;
+  resumes: number;
+  timeline: ReturnType<SpecializationTimeline["getState"]>;
+  last: { layers: LayerResult[]; gradSample: SampleGradientStats };
+}
+
+/** Name of the checkpoint file in a run folder. */
+export const CHECKPOINT_FILE = "checkpoint.bin";
+
+/** Truncates a file to `bytes` (undoing appends made after a checkpoint). */
+async function truncateTo(path: string, bytes: number): Promise<void> {
+  const info = await Deno.stat(path);
+  if (info.size < bytes) {
+    throw new CheckpointError(`Run folder is inconsistent: ${path} is shorter than its checkpoint`);
+  }
+  await Deno.truncate(path, bytes);
+}
+
 /**
  * Trains a run described by `config` and writes its folder. The folder is checked before anything
- * is computed, created only once the run's memory is allocated, and `result.json` is written last.
+ * is computed, created only once the run's memory is allocated, checkpointed after every epoch,
+ * and `result.json` is written last.
  */
 export async function runToFolder(config: RunConfig, opts: RunOptions): Promise<RunResult> {
   await checkOutFolder(opts.out, opts.force);
@@ -191,14 +250,9 @@ export async function runToFolder(config: RunConfig, opts: RunOptions): Promise<
   const { out } = opts;
   if (opts.force) await Deno.remove(out, { recursive: true }).catch(() => {});
   await Deno.mkdir(out, { recursive: true });
-  const k = trainer.kernels;
   const meta = provenance(config.precision);
   await writeFileAtomic(`${out}/config.json`, JSON.stringify({ ...config, meta }, null, 2) + "\n");
-  const save = (name: string, m: Mat) =>
-    writeFileAtomic(
-      `${out}/${name}.npy`,
-      encodeNpy({ data: k.view(m).slice(), shape: [m.rows, m.cols] }),
-    );
+  const save = (name: string, m: Mat) => saveMat(trainer, out, name, m);
   for (let l = 0; l < trainer.teacher.depth; l++) {
     await save(`teacher_w${l}`, trainer.teacher.weights[l]);
     await save(`student_init_w${l}`, trainer.student.weights[l]);
@@ -209,18 +263,125 @@ export async function runToFolder(config: RunConfig, opts: RunOptions): Promise<
   }
   await save("eval_x", trainer.eval.x);
   await save("eval_y", trainer.eval.y);
+  await writeFileAtomic(`${out}/alignment.csv`, alignmentCsvHeader(TAUS));
+  await writeFileAtomic(`${out}/students.csv`, STUDENTS_CSV_HEADER);
+  return await trainAndRecord(trainer, out, null, opts);
+}
 
+/** Writes a matrix of the trainer's memory as `<out>/<name>.npy`. */
+function saveMat(trainer: Trainer, out: string, name: string, m: Mat): Promise<void> {
+  const data = trainer.kernels.view(m).slice();
+  return writeFileAtomic(`${out}/${name}.npy`, encodeNpy({ data, shape: [m.rows, m.cols] }));
+}
+
+/** Reads a run folder's config.json as a resolved config; a ConfigError if it is not a run. */
+export async function readRunConfig(dir: string): Promise<RunConfig> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`${dir}/config.json`);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new ConfigError(
+        `Invalid --resume ${JSON.stringify(dir)}: not a run folder (no config.json)`,
+      );
+    }
+    throw e;
+  }
+  let settings: RawSettings;
+  try {
+    settings = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`Invalid --resume ${JSON.stringify(dir)}: config.json is not valid JSON`);
+  }
+  return resolveConfig({ settings, source: `${dir}/config.json` });
+}
+
+/**
+ * Continues the run in `out` from its last checkpoint; the finished folder is identical to that of
+ * an uninterrupted run (but for `timing` in result.json). A finished run is returned as it is; a
+ * run killed before its first checkpoint starts again from scratch in the same folder.
+ * Throws {@linkcode CheckpointError} for a corrupt checkpoint.
+ */
+export async function resumeRun(
+  out: string,
+  opts: Omit<RunOptions, "out" | "force"> = {},
+): Promise<{ config: RunConfig; result: RunResult; resumedAt: number | null }> {
+  const config = await readRunConfig(out);
+  try {
+    const result = JSON.parse(await Deno.readTextFile(`${out}/result.json`)) as RunResult;
+    return { config, result, resumedAt: null };
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(`${out}/${CHECKPOINT_FILE}`);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    const result = await runToFolder(config, { ...opts, out, force: true });
+    return { config, result, resumedAt: 0 };
+  }
+  const ckpt = await decodeCheckpoint<RunState>(bytes, `${out}/${CHECKPOINT_FILE}`);
+  await removeTempFiles(out);
+  const trainer = new Trainer(config);
+  try {
+    trainer.restore({ state: ckpt.state.trainer, blobs: ckpt.blobs });
+  } catch (e) {
+    throw new CheckpointError(
+      `Corrupt checkpoint ${out}/${CHECKPOINT_FILE}: ${(e as Error).message}`,
+    );
+  }
+  await truncateTo(`${out}/alignment.csv`, ckpt.state.alignmentBytes);
+  await truncateTo(`${out}/students.csv`, ckpt.state.studentsBytes);
+  const state = { ...ckpt.state, resumes: ckpt.state.resumes + 1 };
+  const result = await trainAndRecord(trainer, out, state, opts);
+  return { config, result, resumedAt: ckpt.state.trainer.epoch };
+}
+
+/** Removes the temporary files of atomic writes that a killed process left behind. */
+async function removeTempFiles(dir: string): Promise<void> {
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile && TEMP_FILE.test(e.name)) await Deno.remove(`${dir}/${e.name}`);
+  }
+}
+
+/** The first non-finite training quantity, if any. */
+function divergenceOf(trainer: Trainer, m: EpochMetrics | null): Divergence | null {
+  const epoch = trainer.epoch;
+  if (!trainer.weightsFinite()) return { epoch, quantity: "weights", value: "NaN or Infinity" };
+  // Fresh-sample runs have no training loss before the first epoch.
+  const hasTrainMse = trainer.train !== null || epoch > 0;
+  if (m && hasTrainMse && !Number.isFinite(m.trainMse)) {
+    return { epoch, quantity: "train_mse", value: String(m.trainMse) };
+  }
+  if (m && !Number.isFinite(m.evalMse)) {
+    return { epoch, quantity: "eval_mse", value: String(m.evalMse) };
+  }
+  return null;
+}
+
+/**
+ * The training loop of a run folder, from scratch (`state` null: epoch 0 not yet evaluated) or
+ * from a checkpoint's state: evaluations appended to the CSVs, a checkpoint after every epoch,
+ * divergence detection, and result.json last.
+ */
+async function trainAndRecord(
+  trainer: Trainer,
+  out: string,
+  state: RunState | null,
+  opts: Omit<RunOptions, "out" | "force">,
+): Promise<RunResult> {
+  const config = trainer.config;
   const layers = trainer.student.depth;
   const header = ["epoch", "lr", "train_mse", "eval_mse"];
   for (let l = 0; l < layers; l++) header.push(`grad_norm_${l}`);
   header.push(...gradientCsvHeader(layers));
-  let csv = header.join(",") + "\n";
-  await writeFileAtomic(`${out}/alignment.csv`, alignmentCsvHeader(TAUS));
-  await writeFileAtomic(`${out}/students.csv`, STUDENTS_CSV_HEADER);
+  let csv = state?.metricsCsv ?? header.join(",") + "\n";
   const timeline = new SpecializationTimeline(TAUS);
+  if (state) timeline.setState(state.timeline);
   const saveCorrAt = new Set(config.saveCorrAt);
-  let trainMs = 0, evalMs = 0;
-  let lastSplits: SplitAnalysis[] = [];
+  let trainMs = state?.trainMs ?? 0, evalMs = state?.evalMs ?? 0;
+  let last = state?.last ?? null;
   const evaluate = async (isLast: boolean) => {
     const t0 = performance.now();
     const epoch = trainer.epoch;
@@ -228,7 +389,10 @@ export async function runToFolder(config: RunConfig, opts: RunOptions): Promise<
     // Observability is only needed where its matrices are saved.
     const { metrics: m, splits } = evaluateTrainer(trainer, { observability: saveMatrices });
     evalMs += performance.now() - t0;
-    lastSplits = splits;
+    last = {
+      layers: layerResults(splits),
+      gradSample: splits.find((s) => s.gradients !== null)!.gradients!.perSample,
+    };
     csv += metricsRow(m, splits);
     await writeFileAtomic(`${out}/metrics.csv`, csv);
     await appendText(`${out}/alignment.csv`, alignmentCsvRows(m.epoch, splits));
@@ -252,29 +416,72 @@ export async function runToFolder(config: RunConfig, opts: RunOptions): Promise<
     opts.onEvaluation?.(m, trainer, splits);
     return m;
   };
-  const initial = await evaluate(config.epochs === 0);
-  let final = initial;
-  for (let e = 1; e <= config.epochs; e++) {
+  const checkpoint = async (initial: EpochMetrics, final: EpochMetrics) => {
+    const snap = trainer.snapshot();
+    const runState: RunState = {
+      trainer: snap.state,
+      metricsCsv: csv,
+      alignmentBytes: (await Deno.stat(`${out}/alignment.csv`)).size,
+      studentsBytes: (await Deno.stat(`${out}/students.csv`)).size,
+      initial,
+      final,
+      trainMs,
+      evalMs,
+      resumes: state?.resumes ?? 0,
+      timeline: timeline.getState(),
+      last: last!,
+    };
+    const bytes = await encodeCheckpoint({ state: runState, blobs: snap.blobs });
+    await writeFileAtomic(`${out}/${CHECKPOINT_FILE}`, bytes);
+  };
+
+  let initial: EpochMetrics, final: EpochMetrics;
+  let divergence: Divergence | null = null;
+  if (state) {
+    initial = state.initial;
+    final = state.final;
+  } else {
+    initial = final = await evaluate(config.epochs === 0);
+    divergence = divergenceOf(trainer, initial);
+    if (!divergence) await checkpoint(initial, final);
+  }
+  while (!divergence && trainer.epoch < config.epochs) {
     const t0 = performance.now();
     trainer.trainEpoch();
     trainMs += performance.now() - t0;
+    const e = trainer.epoch;
+    divergence = divergenceOf(trainer, null);
+    if (divergence) break;
     const due = e % config.evalEvery === 0 || saveCorrAt.has(e);
-    if (due || e === config.epochs) final = await evaluate(e === config.epochs);
+    if (due || e === config.epochs) {
+      final = await evaluate(e === config.epochs);
+      divergence = divergenceOf(trainer, final);
+      if (divergence) break;
+    }
+    await checkpoint(initial, final);
   }
   await writeFileAtomic(`${out}/timeline.csv`, timelineCsv(timeline));
-  for (let l = 0; l < layers; l++) await save(`student_final_w${l}`, trainer.student.weights[l]);
+  for (let l = 0; l < layers; l++) {
+    await saveMat(trainer, out, `student_final_w${l}`, trainer.student.weights[l]);
+  }
   const result: RunResult = {
-    status: "completed",
+    status: divergence ? "diverged" : "completed",
+    ...(divergence ? { divergence } : {}),
     seed: config.seed,
-    epochs: config.epochs,
+    epochs: trainer.epoch,
     initial,
     final,
-    trainSeconds: trainMs / 1000,
-    evalSeconds: evalMs / 1000,
-    stepsPerSecond: (config.epochs * config.iters) / (trainMs / 1000),
-    layers: layerResults(lastSplits),
-    gradSample: lastSplits.find((s) => s.gradients !== null)!.gradients!.perSample,
+    layers: last!.layers,
+    gradSample: last!.gradSample,
+    provenance: { ...provenance(config.precision), configHash: await configHash(config) },
+    timing: {
+      trainSeconds: trainMs / 1000,
+      evalSeconds: evalMs / 1000,
+      stepsPerSecond: trainMs > 0 ? (trainer.epoch * config.iters) / (trainMs / 1000) : 0,
+      resumes: state?.resumes ?? 0,
+    },
   };
   await writeFileAtomic(`${out}/result.json`, JSON.stringify(result, null, 2) + "\n");
+  await Deno.remove(`${out}/${CHECKPOINT_FILE}`).catch(() => {});
   return result;
 }

@@ -20,8 +20,14 @@ export function formatSummary(config: RunConfig, r: RunResult, out: string): str
       student.join("-")
     }, ${data}, ${config.nEval} eval samples`,
     `  ${config.epochs} epochs × ${config.iters} steps of batch ${config.batch}: ` +
-    `${r.trainSeconds.toFixed(1)} s training (${Math.round(r.stepsPerSecond)} steps/s), ` +
-    `${r.evalSeconds.toFixed(1)} s evaluating`,
+    `${r.timing.trainSeconds.toFixed(1)} s training (${Math.round(r.timing.stepsPerSecond)} ` +
+    `steps/s), ${r.timing.evalSeconds.toFixed(1)} s evaluating`,
+    ...(r.divergence
+      ? [
+        `  DIVERGED after epoch ${r.divergence.epoch}: ${r.divergence.quantity} = ` +
+        `${r.divergence.value} (try a smaller --lr)`,
+      ]
+      : []),
     `  eval MSE ${sci(r.initial.evalMse)} → ${sci(r.final.evalMse)} (${
       decades.toFixed(1)
     } decades), ` +

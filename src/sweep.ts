@@ -29,6 +29,7 @@ import {
   type RunConfig,
 } from "./config.ts";
 import { type RunResult, writeFileAtomic } from "./run.ts";
+import { canonicalJson, configHash, sha256Prefix } from "./version.ts";
 
 /** One axis of a grid: a config key and the raw values it takes. */
 export interface GridAxis {
@@ -277,31 +278,7 @@ export function parseShard(arg: string, what = "--shard"): Shard {
   return { index, count };
 }
 
-/** JSON with object keys sorted at every level: the same value always gives the same text. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(
-    value,
-    (_k, v) =>
-      v && typeof v === "object" && !Array.isArray(v)
-        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]))
-        : v,
-  );
-}
-
-/**
- * The job hash of a configuration: the first 12 hex digits of the sha256 of its canonical JSON
- * (without `meta`). The same configuration always gives the same hash, hence the same folder.
- */
-export async function configHash(config: RunConfig): Promise<string> {
-  const { meta: _, ...rest } = config as RunConfig & { meta?: unknown };
-  return await sha256Prefix(canonicalJson(rest));
-}
-
-async function sha256Prefix(text: string): Promise<string> {
-  const bytes = new TextEncoder().encode(text);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
-}
+export { canonicalJson, configHash };
 
 /** What a sweep is made of: a preset and/or base settings, grid axes and seeds. */
 export interface SweepSpec {
@@ -539,7 +516,7 @@ export async function writeSweepCsv(out: string): Promise<number> {
     const row: Record<string, unknown> = { hash: job.hash, ...job.point, seed: job.seed };
     const result = await readJson(`${dir}/result.json`) as RunResult | null;
     if (result) {
-      row.status = "completed";
+      row.status = result.status ?? "completed";
       const metrics = flattenNumbers(result.final);
       // final per-layer summaries (alignment), when the run wrote them: layer<l>_<field>
       const layers = (result as { layers?: unknown }).layers;
@@ -553,7 +530,7 @@ export async function writeSweepCsv(out: string): Promise<number> {
         if (!seenCols.has(k)) seenCols.add(k), metricCols.push(k);
         row[k] = v;
       }
-      row.seconds = (result.trainSeconds ?? 0) + (result.evalSeconds ?? 0);
+      row.seconds = (result.timing?.trainSeconds ?? 0) + (result.timing?.evalSeconds ?? 0);
     } else {
       const err = await readJson(`${dir}/error.json`) as
         | { error?: string; seconds?: number }

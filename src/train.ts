@@ -39,6 +39,22 @@ export interface TrainerRngState {
 }
 
 /**
+ * Everything a trainer changes while training, for checkpoints: the JSON-able part in `state`,
+ * the student's weights and the momentum as raw bytes (the run's precision, row-major).
+ */
+export interface TrainerSnapshot {
+  /** Epochs completed, random streams, shuffle position, last batch MSE. */
+  state: {
+    epoch: number;
+    rng: TrainerRngState;
+    orderPos: number;
+    lastEpochBatchMse: number | null;
+  };
+  /** Student weights per layer, then momentum per layer (if any), then the shuffle order. */
+  blobs: Uint8Array[];
+}
+
+/**
  * A teacher–student run in memory.
  *
  * @example
@@ -233,6 +249,65 @@ export class Trainer {
     const trainMse = this.train ? gradMse : this.lastEpochBatchMse;
     const lr = lrAt(this.config.lr, Math.max(0, this.epoch - 1));
     return { epoch: this.epoch, lr, trainMse, evalMse, gradNorm };
+  }
+
+  /** A copy of everything training changes (see {@linkcode TrainerSnapshot}). */
+  snapshot(): TrainerSnapshot {
+    const k = this.kernels;
+    const bytes = (m: Mat) => new Uint8Array(k.view(m).slice().buffer);
+    const blobs = this.student.weights.map(bytes);
+    if (this.#velocity) blobs.push(...this.#velocity.full.map(bytes));
+    blobs.push(new Uint8Array(this.#order.slice().buffer));
+    const last = this.lastEpochBatchMse;
+    return {
+      state: {
+        epoch: this.epoch,
+        rng: this.getRngState(),
+        orderPos: this.#orderPos,
+        lastEpochBatchMse: Number.isNaN(last) ? null : last,
+      },
+      blobs,
+    };
+  }
+
+  /**
+   * Restores a {@linkcode TrainerSnapshot} taken from a trainer of the same config: training then
+   * continues bit for bit as if it had never stopped. Throws if the shapes do not match.
+   */
+  restore(snap: TrainerSnapshot): void {
+    const k = this.kernels;
+    const targets: { view: Float32Array | Float64Array | Int32Array; what: string }[] = [
+      ...this.student.weights.map((m, l) => ({ view: k.view(m), what: `weights of layer ${l}` })),
+      ...(this.#velocity?.full ?? []).map((m, l) => ({
+        view: k.view(m),
+        what: `momentum of layer ${l}`,
+      })),
+      { view: this.#order, what: "shuffle order" },
+    ];
+    if (snap.blobs.length !== targets.length) {
+      throw new RangeError(
+        `Snapshot has ${snap.blobs.length} arrays, this run needs ${targets.length}`,
+      );
+    }
+    targets.forEach(({ view, what }, i) => {
+      const b = snap.blobs[i];
+      if (b.byteLength !== view.byteLength) {
+        throw new RangeError(
+          `Snapshot ${what}: ${b.byteLength} bytes, expected ${view.byteLength}`,
+        );
+      }
+      new Uint8Array(view.buffer, view.byteOffset, view.byteLength).set(b);
+    });
+    const st = snap.state;
+    this.epoch = st.epoch;
+    this.setRngState(st.rng);
+    this.#orderPos = st.orderPos;
+    this.lastEpochBatchMse = st.lastEpochBatchMse ?? NaN;
+  }
+
+  /** Whether every student weight is finite (a diverged run has NaN or ±Inf somewhere). */
+  weightsFinite(): boolean {
+    return this.student.weights.every((w) => Number.isFinite(this.kernels.sumsq(w)));
   }
 
   /** The random streams' states (for checkpoints). */

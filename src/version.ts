@@ -39,3 +39,30 @@ export function provenance(precision: string): Provenance {
     precision,
   };
 }
+
+/** JSON with object keys sorted at every level: the same value always gives the same text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_k, v) =>
+      v && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]))
+        : v,
+  );
+}
+
+/**
+ * The job hash of a configuration: the first 12 hex digits of the sha256 of its canonical JSON
+ * (without `meta`). The same configuration always gives the same hash, hence the same folder.
+ */
+export async function configHash(config: object): Promise<string> {
+  const { meta: _, ...rest } = config as { meta?: unknown };
+  return await sha256Prefix(canonicalJson(rest));
+}
+
+/** The first 12 hex digits of the sha256 of a text. */
+export async function sha256Prefix(text: string): Promise<string> {
+  const bytes = new TextEncoder().encode(text);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
+}
