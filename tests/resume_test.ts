@@ -184,3 +184,62 @@ Deno.test("a diverging run ends with status diverged, not a crash", async () => 
   assertEquals(await exists(`${dir}/r/checkpoint.bin`), false);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a sweep killed mid-way and started again loses no job and redoes no finished one", async () => {
+  const dir = await Deno.makeTempDir();
+  const sweep = [
+    "sweep",
+    ...["--grid", "multi=2,5", "--seeds", "1-2", "--jobs", "2", "--quiet"],
+    ...ARGS.slice(0, -6),
+    ...["--epochs", "12", "--iters", "2500"],
+  ];
+  const whole = await runCli([...sweep, "--out", `${dir}/whole`]);
+  assertEquals(whole.code, 0, whole.stderr);
+  // Kill the second sweep once some job has a checkpoint and none has finished everything.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--allow-read", "--allow-write", CLI, ...sweep, "--out", `${dir}/cut`],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const hasCheckpoint = async () => {
+    try {
+      for await (const run of Deno.readDir(`${dir}/cut/runs`)) {
+        if (await exists(`${dir}/cut/runs/${run.name}/checkpoint.bin`)) return true;
+      }
+    } catch { /* not yet created */ }
+    return false;
+  };
+  while (!(await hasCheckpoint())) await new Promise((r) => setTimeout(r, 5));
+  child.kill("SIGKILL");
+  await child.status;
+  const finishedBefore = new Map<string, Uint8Array>();
+  for await (const run of Deno.readDir(`${dir}/cut/runs`)) {
+    const f = `${dir}/cut/runs/${run.name}/result.json`;
+    if (await exists(f)) finishedBefore.set(run.name, await Deno.readFile(f));
+  }
+  const again = await runCli([...sweep, "--out", `${dir}/cut`]);
+  assertEquals(again.code, 0, again.stderr);
+  for (const [name, bytes] of finishedBefore) {
+    assertEquals(
+      await Deno.readFile(`${dir}/cut/runs/${name}/result.json`),
+      bytes,
+      `${name} redone`,
+    );
+  }
+  const names = [];
+  for await (const run of Deno.readDir(`${dir}/whole/runs`)) names.push(run.name);
+  assertEquals(names.length, 4);
+  let resumed = 0;
+  for (const name of names) {
+    const a = await folderFiles(`${dir}/whole/runs/${name}`);
+    const b = await folderFiles(`${dir}/cut/runs/${name}`);
+    assertEquals([...b.keys()].sort(), [...a.keys()].sort(), name);
+    for (const [f, bytes] of a) {
+      if (f !== "log.jsonl") assertEquals(b.get(f), bytes, `${name}/${f}`);
+    }
+    const r = JSON.parse(await Deno.readTextFile(`${dir}/cut/runs/${name}/result.json`));
+    resumed += r.timing.resumes;
+  }
+  assertOk(resumed >= 1, "the interrupted job continued from its checkpoint");
+  await Deno.remove(dir, { recursive: true });
+});
