@@ -29,9 +29,19 @@ export interface ParsedArgs {
 export function parseFlags(argv: string[], flags: FlagSpec[]): ParsedArgs {
   const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {};
   for (const f of flags) options[f.name] = { type: f.type, multiple: f.multiple ?? false };
+  // "--teacher-bias -0.2": a negative number is the value of a string flag, not another flag.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith("--") ? argv[i].slice(2) : "";
+    const next = argv[i + 1];
+    if (options[name]?.type === "string" && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      args.push(`${argv[i]}=${next}`);
+      i++;
+    } else args.push(argv[i]);
+  }
   try {
     const { values, positionals } = parseArgs({
-      args: argv,
+      args,
       options,
       strict: true,
       allowPositionals: true,

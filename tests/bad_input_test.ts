@@ -1,0 +1,193 @@
+/**
+ * The bad-input corpus: every entry is an invalid command line (flags, config files, paths, run
+ * and sweep folders, checkpoints, .npy files). Each must end with one line on stderr naming the
+ * problem, exit code 2 for usage errors and 1 for runtime errors, no stack trace, and the
+ * working folder unchanged (nothing created, overwritten or half-written).
+ */
+import { encodeCheckpoint } from "../src/checkpoint.ts";
+import { resolveConfig } from "../src/config.ts";
+import { encodeNpy } from "../src/npy.ts";
+import { Trainer } from "../src/train.ts";
+import { assertEquals, assertOk } from "./assert.ts";
+import { runCli } from "./run_cli.ts";
+
+const TINY = ["--d", "5", "--widths", "3", "--outputs", "2", "--n-train", "100", "--n-eval", "50"];
+const QUICK = [...TINY, "--epochs", "2", "--iters", "10"];
+
+/** A case: the arguments (`$W` is the working folder), the exit code, what the line must say. */
+type Case = [args: string[], code: 1 | 2, pattern: RegExp];
+
+const CASES: Case[] = [
+  // run options
+  [["train", "--d", "0"], 2, /Invalid --d "0": expected an integer ≥ 1/],
+  [["train", "--d", "x"], 2, /Invalid --d "x"/],
+  [["train", "--d", "2.5"], 2, /Invalid --d "2.5"/],
+  [["train", "--widths", ""], 2, /Invalid --widths ""/],
+  [["train", "--widths", "3,0"], 2, /Invalid --widths "3,0"/],
+  [["train", "--widths", "3;4"], 2, /Invalid --widths/],
+  [["train", "--multi", "0"], 2, /Invalid --multi "0"/],
+  [["train", "--outputs", "1e400"], 2, /Invalid --outputs/],
+  [["train", "--p", "-1"], 2, /Invalid --p "-1": expected a number ≥ 0/],
+  [["train", "--data-std", "0"], 2, /Invalid --data-std "0": expected a number > 0/],
+  [["train", "--n-train", "-5"], 2, /Invalid --n-train "-5"/],
+  [["train", "--n-eval", "0"], 2, /Invalid --n-eval "0"/],
+  [["train", "--batch", "0"], 2, /Invalid --batch "0"/],
+  [["train", "--lr", "0"], 2, /Invalid --lr "0"/],
+  [["train", "--lr", "NaN"], 2, /Invalid --lr "NaN"/],
+  [["train", "--lr", "0:0.1,zz"], 2, /Invalid --lr "0:0.1,zz"/],
+  [["train", "--lr", "5:0.1"], 2, /Invalid --lr "5:0.1"/],
+  [["train", "--lr", "0:0.1,0:0.2"], 2, /Invalid --lr/],
+  [["train", "--lr", "0:0.1,150:0.01"], 2, /schedule epoch 150 is outside the run/],
+  [["train", "--epochs", "0"], 2, /Invalid --epochs "0"/],
+  [["train", "--iters", "-1"], 2, /Invalid --iters/],
+  [["train", "--seed", "4294967296"], 2, /Invalid --seed "4294967296"/],
+  [["train", "--precision", "f16"], 2, /Invalid --precision "f16": expected one of f32, f64/],
+  [["train", "--sampling", "random"], 2, /Invalid --sampling "random"/],
+  [["train", "--init", "zeros"], 2, /Invalid --init "zeros"/],
+  [["train", "--slope", "1"], 2, /Invalid --slope "1": expected a number ≥ 0 and < 1/],
+  [["train", "--momentum", "1.5"], 2, /Invalid --momentum "1.5"/],
+  [["train", "--weight-decay", "-0.1"], 2, /Invalid --weight-decay/],
+  [["train", "--eval-every", "0"], 2, /Invalid --eval-every "0"/],
+  [["train", "--save-corr-at", "x"], 2, /Invalid --save-corr-at "x"/],
+  [["train", "--save-corr-at", "101"], 2, /--save-corr-at 101: epochs of this run are 0/],
+  [["train", "--d", "1", "--widths", "9"], 2, /at most 8 distinct grid rows/],
+  [
+    ["train", "--sampling", "shuffle", "--n-train", "0"],
+    2,
+    /--sampling shuffle: needs a fixed training set/,
+  ],
+  [["train", "--n-train", "100000000", "--d", "1000"], 2, /GiB of WASM memory; at most 3\.5 GiB/],
+  [["train", "--widths", "100000", "--multi", "100"], 2, /GiB of WASM memory/],
+  [["train", "--bogus", "1"], 2, /Unknown option '--bogus'/],
+  [["train", "--d"], 2, /--d/],
+  [["train", "stray"], 2, /Unexpected argument "stray"/],
+  [["trian"], 2, /Unknown command "trian"/],
+  // paths
+  [["train", ...QUICK, "--out", "$W/a_file"], 2, /Invalid --out .*a_file.*it is a file/],
+  [["train", ...QUICK, "--out", "$W/full"], 2, /already exists and is not empty.*--force/],
+  [["train", "--config", "$W/missing.json"], 2, /Invalid --config .*missing\.json.*cannot read it/],
+  [["train", "--config", "$W/full"], 2, /Invalid --config .*full.*cannot read it/],
+  // config files
+  [["train", "--config", "$W/malformed.json"], 2, /malformed\.json.*not valid JSON/],
+  [["train", "--config", "$W/array.json"], 2, /array\.json.*expected a JSON object/],
+  [["train", "--config", "$W/wrong_type.json"], 2, /wrong_type\.json: Invalid --d "many"/],
+  [["train", "--config", "$W/wrong_list.json"], 2, /wrong_list\.json: Invalid --widths \{"a":1\}/],
+  [["train", "--config", "$W/unknown_key.json"], 2, /unknown_key\.json: Unknown setting "depth"/],
+  [["train", "--config", "$W/bad_lr.json"], 2, /bad_lr\.json: Invalid --lr/],
+  // resume
+  [["train", "--resume", "$W/nowhere"], 2, /Invalid --resume .*nowhere.*not a run folder/],
+  [["train", "--resume", "$W/full"], 2, /Invalid --resume .*full.*not a run folder/],
+  [["train", "--resume", "$W/run", "--epochs", "5"], 2, /Invalid --epochs with --resume/],
+  [["train", "--resume", "$W/corrupt_ckpt"], 1, /Corrupt checkpoint .*checksum mismatch/],
+  [["train", "--resume", "$W/truncated_ckpt"], 1, /Corrupt checkpoint .*truncated/],
+  [["train", "--resume", "$W/foreign_ckpt"], 1, /Corrupt checkpoint .*bad magic/],
+  // sweeps
+  [["sweep", ...QUICK, "--grid", "multi"], 2, /--grid "multi"/],
+  [["sweep", ...QUICK, "--grid", "multi="], 2, /--grid "multi="/],
+  [["sweep", ...QUICK, "--grid", "depth=1,2"], 2, /depth/],
+  [["sweep", ...QUICK, "--grid", "multi=1,x"], 2, /--multi "x"/],
+  [["sweep", ...QUICK, "--seeds", "5-1"], 2, /--seeds "5-1"/],
+  [["sweep", ...QUICK, "--seeds", ""], 2, /--seeds/],
+  [["sweep", ...QUICK, "--shard", "3/3"], 2, /--shard "3\/3"/],
+  [["sweep", ...QUICK, "--shard", "x"], 2, /--shard "x"/],
+  [["sweep", ...QUICK, "--preset", "nope"], 2, /--preset "nope"/],
+  // reports
+  [["report", "$W/nowhere"], 2, /nowhere/],
+  [["report", "$W/full"], 2, /full/],
+  [["report", "$W/a_file"], 2, /a_file/],
+  [["report", "$W/bad_npy_run"], 1, /Truncated \.npy data/],
+];
+
+async function tree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory) out.push(`${p}/`, ...await tree(p));
+    else out.push(`${p} ${(await Deno.stat(p)).size} ${(await Deno.stat(p)).mtime?.getTime()}`);
+  }
+  return out.sort();
+}
+
+async function makeWorkFolder(): Promise<string> {
+  const w = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${w}/a_file`, "not a folder");
+  await Deno.mkdir(`${w}/full`);
+  await Deno.writeTextFile(`${w}/full/precious.txt`, "keep me");
+  const files: Record<string, string> = {
+    "malformed.json": "{ d: 5",
+    "array.json": "[5]",
+    "wrong_type.json": `{"d": "many"}`,
+    "wrong_list.json": `{"widths": {"a": 1}}`,
+    "unknown_key.json": `{"depth": 3}`,
+    "bad_lr.json": `{"lr": [[0, -1]]}`,
+  };
+  for (const [name, text] of Object.entries(files)) await Deno.writeTextFile(`${w}/${name}`, text);
+  // A real, finished run, and interrupted copies of it with damaged checkpoints.
+  const r = await runCli(["train", ...QUICK, "--save-corr-at", "1", "--out", `${w}/run`]);
+  assertEquals(r.code, 0, r.stderr);
+  for (const name of ["corrupt_ckpt", "truncated_ckpt", "foreign_ckpt"]) {
+    await Deno.mkdir(`${w}/${name}`);
+    for await (const e of Deno.readDir(`${w}/run`)) {
+      if (e.name !== "result.json") {
+        await Deno.copyFile(`${w}/run/${e.name}`, `${w}/${name}/${e.name}`);
+      }
+    }
+  }
+  // A valid checkpoint, then damaged three ways.
+  const ckpt = await checkpointOfQuickRun();
+  const flipped = ckpt.slice();
+  flipped[flipped.length - 3] ^= 0xff;
+  await Deno.writeFile(`${w}/corrupt_ckpt/checkpoint.bin`, flipped);
+  await Deno.writeFile(`${w}/truncated_ckpt/checkpoint.bin`, ckpt.subarray(0, ckpt.length - 100));
+  await Deno.writeFile(
+    `${w}/foreign_ckpt/checkpoint.bin`,
+    encodeNpy({ data: new Float64Array(4), shape: [4] }),
+  );
+  // A finished run whose correlation file was truncated on disk.
+  await Deno.mkdir(`${w}/bad_npy_run`);
+  for await (const e of Deno.readDir(`${w}/run`)) {
+    await Deno.copyFile(`${w}/run/${e.name}`, `${w}/bad_npy_run/${e.name}`);
+  }
+  const corr = `${w}/bad_npy_run/corr_eval_layer0_epoch2.npy`;
+  const bytes = await Deno.readFile(corr);
+  await Deno.writeFile(corr, bytes.subarray(0, bytes.length - 8));
+  return w;
+}
+
+/** A real checkpoint of the QUICK config after one epoch, as a run folder would hold it. */
+async function checkpointOfQuickRun(): Promise<Uint8Array> {
+  const t = new Trainer(resolveConfig({
+    settings: { d: 5, widths: [3], outputs: 2, nTrain: 100, nEval: 50, epochs: 2, iters: 10 },
+  }));
+  t.trainEpoch();
+  const snap = t.snapshot();
+  return await encodeCheckpoint({ state: { trainer: snap.state }, blobs: snap.blobs });
+}
+
+Deno.test(`bad-input corpus: ${CASES.length} invalid inputs, each one line, the right exit code, nothing written`, async () => {
+  const w = await makeWorkFolder();
+  const before = await tree(w);
+  const problems: string[] = [];
+  for (const [args, code, pattern] of CASES) {
+    const argv = args.map((a) => a.replace("$W", w));
+    const r = await runCli(argv);
+    const lines = r.stderr.trim().split("\n");
+    const what = argv.join(" ").replaceAll(w, "$W");
+    if (r.code !== code) problems.push(`${what}: exit ${r.code}, expected ${code} (${lines[0]})`);
+    else if (lines.length !== 1) {
+      problems.push(`${what}: ${lines.length} lines on stderr:\n${r.stderr}`);
+    } else if (!lines[0].startsWith("error: ") || !pattern.test(lines[0])) {
+      problems.push(`${what}: "${lines[0]}" does not match ${pattern}`);
+    } else if (/\bat .*:\d+:\d+/.test(r.stderr)) problems.push(`${what}: stack trace`);
+    const after = await tree(w);
+    if (after.join("\n") !== before.join("\n")) {
+      const added = after.filter((x) => !before.includes(x)),
+        gone = before.filter((x) => !after.includes(x));
+      problems.push(`${what}: the folder changed: +${added.join(", ")} -${gone.join(", ")}`);
+      break;
+    }
+  }
+  assertOk(CASES.length >= 40, "at least 40 cases");
+  assertEquals(problems, []);
+  await Deno.remove(w, { recursive: true });
+});
