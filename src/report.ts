@@ -757,6 +757,7 @@ function bestCorrFigures(study: Study): Figure[] {
         xInteger: true,
         yTitle: "best correlation",
         seriesTitle: "teacher node j",
+        scheme: "viridis", // ordered: strong teachers dark, weak ones light
         seriesOrder: Array.from({ length: teachers }, (_, j) => String(j)),
         yDomain: [0, 1],
         size: study.kind === "run" ? { width: 420, height: 240 } : undefined,

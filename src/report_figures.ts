@@ -164,6 +164,8 @@ export interface LinesOptions {
   xLog?: boolean;
   /** x values are integers (teacher indices): no fractional ticks. */
   xInteger?: boolean;
+  /** Colour scheme (default: tableau10, or category20 beyond ten series). */
+  scheme?: string;
   /** Tick values of the x axis. */
   xValues?: number[];
   /** Draw a band between `lo` and `hi` (mean ± std). */
@@ -193,7 +195,7 @@ function lineEncodings(o: LinesOptions): Spec {
       sort: o.seriesOrder,
       scale: {
         domain: o.seriesOrder,
-        scheme: o.seriesOrder.length > 10 ? "category20" : "tableau10",
+        scheme: o.scheme ?? (o.seriesOrder.length > 10 ? "category20" : "tableau10"),
       },
     },
   };

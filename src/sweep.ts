@@ -124,10 +124,11 @@ export const PRESETS: readonly Preset[] = [
   {
     name: "trajectory",
     description: "the small case whose per-teacher trajectories are plotted: d 100, m 5, " +
-      "multi ∈ {1, 2, 5, 10}, p 1, correlations saved along the way, 8 seeds",
+      "multi ∈ {1, 2, 5, 10}, p 1, correlations saved after every epoch, 8 seeds",
     base: (epochs) =>
       fitEpochs(
-        { d: 100, widths: [5], outputs: 50, p: 1, saveCorrAt: [1, 2, 5, 10, 20, 50] },
+        // correlation matrices after every epoch: the per-teacher trajectories of the report
+        { d: 100, widths: [5], outputs: 50, p: 1, saveCorrAt: range(1, 100) },
         epochs,
       ),
     grid: [{ key: "multi", values: [1, 2, 5, 10] }],
