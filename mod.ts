@@ -46,15 +46,32 @@ export {
   makeDataSet,
   makeTeacherAwareDataSet,
 } from "./src/data.ts";
-export { type EpochMetrics, Trainer, type TrainerRngState } from "./src/train.ts";
+export {
+  type EpochMetrics,
+  Trainer,
+  type TrainerRngState,
+  type TrainerSnapshot,
+} from "./src/train.ts";
 export { decodeNpy, encodeNpy, type NpyArray } from "./src/npy.ts";
 export {
   checkOutFolder,
+  CHECKPOINT_FILE,
+  type Divergence,
+  readRunConfig,
+  resumeRun,
   type RunOptions,
   type RunResult,
+  type RunTiming,
   runToFolder,
+  TEMP_FILE,
   writeFileAtomic,
 } from "./src/run.ts";
+export {
+  type Checkpoint,
+  CheckpointError,
+  decodeCheckpoint,
+  encodeCheckpoint,
+} from "./src/checkpoint.ts";
 export { type Provenance, provenance, VERSION } from "./src/version.ts";
 // -- analysis exports (alignment, gradients) below --
 export {
