@@ -532,6 +532,8 @@ export async function writeSweepCsv(out: string): Promise<number> {
         row[k] = v;
       }
       row.seconds = (result.timing?.trainSeconds ?? 0) + (result.timing?.evalSeconds ?? 0);
+      const d = result.divergence;
+      if (d) row.error = `diverged after epoch ${d.epoch}: ${d.quantity} = ${d.value}`;
     } else {
       const err = await readJson(`${dir}/error.json`) as
         | { error?: string; seconds?: number }
