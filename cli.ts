@@ -13,14 +13,18 @@
 import {
   ConfigError,
   flagOf,
-  formatValue,
-  OPTIONS,
-  placeholder,
   type RawSettings,
   resolveConfig,
   type RunConfig,
 } from "./src/config.ts";
-import { type FlagSpec, parseFlags } from "./src/cli_args.ts";
+import {
+  type FlagSpec,
+  formatHelpRows,
+  parseFlags,
+  RUN_OPTION_FLAGS,
+  runOptionHelpRows,
+  runSettings,
+} from "./src/cli_args.ts";
 import { readRunConfig, resumeRun, runToFolder } from "./src/run.ts";
 import type { EpochMetrics } from "./src/train.ts";
 import { formatSummary } from "./src/summary.ts";
@@ -28,10 +32,7 @@ import { sweepCommand } from "./src/sweep_cli.ts";
 import { reportCommand } from "./src/report_cli.ts";
 
 const TRAIN_FLAGS: FlagSpec[] = [
-  ...OPTIONS.map((o) => ({
-    name: o.flag,
-    type: o.kind === "bool" ? "boolean" as const : "string" as const,
-  })),
+  ...RUN_OPTION_FLAGS,
   { name: "out", type: "string" },
   { name: "force", type: "boolean" },
   { name: "config", type: "string" },
@@ -54,10 +55,7 @@ Commands:
   report   figures (SVG), summary tables (CSV) and index.html of a run or sweep folder`;
 
 function trainHelp(): string {
-  const rows: [string, string][] = OPTIONS.map((o) => {
-    const arg = o.kind === "bool" ? "" : ` ${placeholder(o)}`;
-    return [`--${o.flag}${arg}`, `${o.help} [default: ${formatValue(o.default)}]`];
-  });
+  const rows = runOptionHelpRows();
   rows.push(
     ["--out DIR", "run folder to create [default: runs/<timestamp>]"],
     ["--force", "replace an existing, non-empty run folder"],
@@ -66,7 +64,6 @@ function trainHelp(): string {
     ["--quiet", "no progress on stderr"],
     ["--help", "this help"],
   );
-  const w = Math.max(...rows.map((r) => r[0].length)) + 2;
   return `Usage: deno run --allow-read --allow-write cli.ts train [options]
 
 Trains an over-parameterized student on a fixed teacher (Tian, arXiv 1909.13458) and writes
@@ -74,7 +71,7 @@ config.json, metrics.csv, result.json and .npy weights and data into the run fol
 Boolean options take --no-<name> to turn them off.
 
 Options:
-${rows.map(([a, b]) => `  ${a.padEnd(w)}${b}`).join("\n")}`;
+${formatHelpRows(rows)}`;
 }
 
 async function readConfigFile(path: string): Promise<RawSettings> {
@@ -118,8 +115,7 @@ async function train(argv: string[]): Promise<void> {
   if (positionals.length) {
     throw new ConfigError(`Unexpected argument ${JSON.stringify(positionals[0])} (see --help)`);
   }
-  const flags: RawSettings = {};
-  for (const o of OPTIONS) if (values[o.flag] !== undefined) flags[o.key] = values[o.flag];
+  const flags = runSettings(values);
   const showProgress = !values.quiet && Deno.stderr.isTerminal();
   const enc = new TextEncoder();
   const progress = (epochs: number) =>

@@ -7,10 +7,10 @@
  * Run: `deno bench -A bench/kernels_bench.ts`
  */
 import { Kernels, type Precision } from "../src/kernels.ts";
+import { PEAK_ITERS, peakGflops, printTable, timeCall } from "./_timing.ts";
 import { KERNEL_TABLE, type KernelCase, makeRng, type PreparedCase } from "../tests/reference.ts";
 
 const PRECISIONS: readonly Precision[] = ["f32", "f64"];
-const PEAK_ITERS = 200_000;
 
 interface Entry {
   kc: KernelCase;
@@ -30,29 +30,11 @@ for (const kc of KERNEL_TABLE) {
   }
 }
 
-/** Seconds per call of fn: warm up for ~warmMs, then time batches for ~runMs. */
-function timeCall(fn: () => void, warmMs = 60, runMs = 150): number {
-  let t0 = performance.now();
-  while (performance.now() - t0 < warmMs) fn();
-  let calls = 0;
-  t0 = performance.now();
-  let t = t0;
-  while (t - t0 < runMs) {
-    for (let i = 0; i < 16; i++) fn();
-    calls += 16;
-    t = performance.now();
-  }
-  return (t - t0) / 1e3 / calls;
-}
-
-function peakGflops(precision: Precision): number {
-  const k = kernels[precision];
-  const s = timeCall(() => k.peak(PEAK_ITERS), 100, 300);
-  return (k.peakFlopsPerIter * PEAK_ITERS) / s / 1e9;
-}
-
 function summary(): void {
-  const peak: Record<Precision, number> = { f32: peakGflops("f32"), f64: peakGflops("f64") };
+  const peak: Record<Precision, number> = {
+    f32: peakGflops("f32", kernels.f32),
+    f64: peakGflops("f64", kernels.f64),
+  };
   const rows: string[][] = [["kernel", "prec", "shape", "µs/call", "GFLOP/s", "% peak"]];
   for (const p of PRECISIONS) {
     rows.push(["peak", p, `${PEAK_ITERS} iters`, "", peak[p].toFixed(1), "100"]);
@@ -70,13 +52,7 @@ function summary(): void {
       flops ? ((100 * gf) / peak[e.precision]).toFixed(0) : "-",
     ]);
   }
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  console.log(
-    rows.map((r) =>
-      r.map((x, c) => (c < 3 ? x.padEnd(widths[c]) : x.padStart(widths[c])))
-        .join("  ")
-    ).join("\n"),
-  );
+  printTable(rows, 3);
 }
 
 summary();

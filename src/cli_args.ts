@@ -5,7 +5,14 @@
  */
 
 import { parseArgs } from "node:util";
-import { ConfigError } from "./config.ts";
+import {
+  ConfigError,
+  formatValue,
+  OPTIONS,
+  placeholder,
+  type RawSettings,
+  type RunConfig,
+} from "./config.ts";
 
 /** A flag the command accepts: string-valued or a bare boolean switch (with a --no- form). */
 export interface FlagSpec {
@@ -52,4 +59,31 @@ export function parseFlags(argv: string[], flags: FlagSpec[]): ParsedArgs {
     const msg = (e as Error).message.split("\n")[0];
     throw new ConfigError(`${msg} (see --help)`);
   }
+}
+
+/** One flag per run option (booleans as switches), shared by `train` and `sweep`. */
+export const RUN_OPTION_FLAGS: readonly FlagSpec[] = OPTIONS.map((o) => ({
+  name: o.flag,
+  type: o.kind === "bool" ? "boolean" : "string",
+}));
+
+/** The run settings given as flags (config keys → raw values). */
+export function runSettings(values: ParsedArgs["values"]): RawSettings {
+  const settings: RawSettings = {};
+  for (const o of OPTIONS) if (values[o.flag] !== undefined) settings[o.key] = values[o.flag];
+  return settings;
+}
+
+/** Help rows (`--flag VALUE`, `help [default: …]`) of the run options, less `skip`. */
+export function runOptionHelpRows(skip: (keyof RunConfig)[] = []): [string, string][] {
+  return OPTIONS.filter((o) => !skip.includes(o.key)).map((o) => {
+    const arg = o.kind === "bool" ? "" : ` ${placeholder(o)}`;
+    return [`--${o.flag}${arg}`, `${o.help} [default: ${formatValue(o.default)}]`];
+  });
+}
+
+/** Help rows as aligned text lines. */
+export function formatHelpRows(rows: [string, string][]): string {
+  const w = Math.max(...rows.map((r) => r[0].length)) + 2;
+  return rows.map(([a, b]) => `  ${a.padEnd(w)}${b}`).join("\n");
 }

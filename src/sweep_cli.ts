@@ -4,8 +4,15 @@
  * @module
  */
 
-import { ConfigError, formatValue, OPTIONS, placeholder, type RawSettings } from "./config.ts";
-import { type FlagSpec, parseFlags } from "./cli_args.ts";
+import { ConfigError } from "./config.ts";
+import {
+  type FlagSpec,
+  formatHelpRows,
+  parseFlags,
+  RUN_OPTION_FLAGS,
+  runOptionHelpRows,
+  runSettings,
+} from "./cli_args.ts";
 import {
   checkSweepFolder,
   type GridAxis,
@@ -20,10 +27,7 @@ import {
 } from "./sweep.ts";
 
 const SWEEP_FLAGS: FlagSpec[] = [
-  ...OPTIONS.map((o) => ({
-    name: o.flag,
-    type: o.kind === "bool" ? "boolean" as const : "string" as const,
-  })),
+  ...RUN_OPTION_FLAGS,
   { name: "grid", type: "string", multiple: true },
   { name: "seeds", type: "string" },
   { name: "jobs", type: "string" },
@@ -64,12 +68,7 @@ function sweepHelp(): string {
     ["--quiet", "no progress line on stderr"],
     ["--help", "this help"],
   ];
-  for (const o of OPTIONS) {
-    if (o.key === "seed") continue;
-    const arg = o.kind === "bool" ? "" : ` ${placeholder(o)}`;
-    rows.push([`--${o.flag}${arg}`, `${o.help} [default: ${formatValue(o.default)}]`]);
-  }
-  const w = Math.max(...rows.map((r) => r[0].length)) + 2;
+  rows.push(...runOptionHelpRows(["seed"]));
   return `Usage: deno run --allow-read --allow-write [${ENV_FLAG}] cli.ts sweep [options]
 
 Runs a grid of configurations × seeds, one run folder per job (runs/<hash of its config>/), in
@@ -78,7 +77,7 @@ are recorded and the others go on; sweep.csv (one row per job) is rewritten as j
 Run options set the base configuration of every job.
 
 Options:
-${rows.map(([a, b]) => `  ${a.padEnd(w)}${b}`).join("\n")}`;
+${formatHelpRows(rows)}`;
 }
 
 function listPresets(): string {
@@ -129,8 +128,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   if (positionals.length) {
     throw new ConfigError(`Unexpected argument ${JSON.stringify(positionals[0])} (see --help)`);
   }
-  const base: RawSettings = {};
-  for (const o of OPTIONS) if (values[o.flag] !== undefined) base[o.key] = values[o.flag];
+  const base = runSettings(values);
   const grid: GridAxis[] = ((values.grid as string[] | undefined) ?? []).map(parseGrid);
   const seeds = typeof values.seeds === "string" ? parseSeeds(values.seeds) : undefined;
   if (seeds && base.seed !== undefined) {

@@ -1,6 +1,6 @@
 import { decodeNpy } from "../src/npy.ts";
 import { assertEquals, assertOk } from "./assert.ts";
-import { exists, runCli } from "./run_cli.ts";
+import { assertOneLineError, exists, runCli } from "./run_cli.ts";
 
 const TINY = [
   "--d",
@@ -144,10 +144,7 @@ for (const [args, pattern] of BAD) {
   Deno.test(`bad input ${args.join(" ")}: one line, exit 2, nothing written`, async () => {
     const dir = await Deno.makeTempDir();
     const r = await runCli([...args, "--out", `${dir}/out`]);
-    assertEquals(r.code, 2, r.stderr);
-    const lines = r.stderr.trim().split("\n");
-    assertEquals(lines.length, 1, r.stderr);
-    assertOk(lines[0].startsWith("error: ") && pattern.test(lines[0]), lines[0]);
+    assertOneLineError(r, pattern);
     assertEquals(await exists(`${dir}/out`), false, "no output folder");
     await Deno.remove(dir, { recursive: true });
   });

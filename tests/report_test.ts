@@ -1,7 +1,7 @@
 import { writeReport } from "../src/report.ts";
 import { ConfigError } from "../src/config.ts";
 import { assertEquals, assertOk, assertRejects } from "./assert.ts";
-import { exists, runCli } from "./run_cli.ts";
+import { assertOneLineError, exists, runCli } from "./run_cli.ts";
 
 const TINY = [
   ...["--d", "5", "--widths", "3", "--outputs", "2", "--n-train", "200", "--n-eval", "100"],
@@ -208,11 +208,8 @@ Deno.test("report of bad input: one line, exit 2, nothing written", async () => 
       ] as const
     ) {
       const r = await runCli(["report", ...args]);
-      assertEquals(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assertOneLineError(r, pattern);
       assertEquals(r.stdout, "");
-      const lines = r.stderr.trimEnd().split("\n");
-      assertEquals(lines.length, 1, r.stderr);
-      assertOk(lines[0].startsWith("error: ") && pattern.test(lines[0]), lines[0]);
     }
     assertEquals(await before(), listing);
     await assertRejects(() => writeReport(`${dir}/empty`), ConfigError);

@@ -3,6 +3,8 @@
  * @module
  */
 
+import { assertEquals, assertOk } from "./assert.ts";
+
 /** What a CLI run printed and returned. */
 export interface CliResult {
   code: number;
@@ -25,6 +27,14 @@ export async function runCli(
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Asserts that a CLI run ended with one `error: …` line matching `pattern` and exit `code`. */
+export function assertOneLineError(r: CliResult, pattern: RegExp, code = 2): void {
+  assertEquals(r.code, code, r.stderr);
+  const lines = r.stderr.trimEnd().split("\n");
+  assertEquals(lines.length, 1, r.stderr);
+  assertOk(lines[0].startsWith("error: ") && pattern.test(lines[0]), lines[0]);
 }
 
 /** Whether a path exists. */
