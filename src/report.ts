@@ -1194,6 +1194,8 @@ export interface ReportSummary {
   skipped: { title: string; reason: string }[];
   /** CSV tables written. */
   tables: string[];
+  /** The main summary table (summary.csv) with its cells formatted for reading. */
+  summary: { title: string; columns: string[]; rows: string[][] };
 }
 
 /** Checks that `out` may be written: missing, empty, or a previous report. Touches nothing. */
@@ -1271,5 +1273,10 @@ export async function writeReport(dir: string, opts: ReportOptions = {}): Promis
     ),
     skipped: figures.flatMap((f) => "skipped" in f ? [{ title: f.title, reason: f.skipped }] : []),
     tables: tables.map((t) => t.file),
+    summary: {
+      title: tables[0].title,
+      columns: tables[0].columns,
+      rows: tables[0].rows.map((r) => r.map(fmt)),
+    },
   };
 }

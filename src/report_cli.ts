@@ -46,6 +46,11 @@ export async function reportCommand(argv: string[]): Promise<number> {
   console.log(`specialize report  ${s.kind} of ${s.runs} finished run${s.runs === 1 ? "" : "s"}`);
   console.log(`  ${s.figures.length} figures: ${s.figures.map((f) => f.file).join(", ")}`);
   for (const k of s.skipped) console.log(`  not drawn: ${k.title}: ${k.reason}`);
+  console.log(`\n${s.summary.title}:`);
+  const table = [s.summary.columns, ...s.summary.rows];
+  const widths = s.summary.columns.map((_, c) => Math.max(...table.map((r) => r[c].length)));
+  for (const r of table) console.log("  " + r.map((x, c) => x.padStart(widths[c])).join("  "));
+  console.log();
   console.log(`  wrote ${s.out}/ (index.html, ${s.tables.join(", ")}) in ${secs} s`);
   return 0;
 }
