@@ -519,7 +519,10 @@ function checkCombination(c: RunConfig): void {
 /** The most WASM memory one run may use (4 GiB address space, less headroom). */
 export const MEMORY_LIMIT = 3.5 * 2 ** 30;
 
-/** Estimated bytes of WASM memory a run needs (data sets, both networks, training buffers). */
+/**
+ * Estimated bytes of WASM memory a run needs: data sets, both networks, training buffers,
+ * evaluation chunks and the analysis' cache of teacher activations.
+ */
 export function estimateMemory(c: RunConfig): number {
   const bpe = c.precision === "f32" ? 4 : 8;
   const teacher = [c.d, ...c.widths, c.outputs];
@@ -533,7 +536,9 @@ export function estimateMemory(c: RunConfig): number {
   const chunk = 1024;
   const acts = chunk * (student.reduce((a, b) => a + b, 0) + teacher.reduce((a, b) => a + b, 0)) *
     3;
-  return (weights + data + acts) * bpe;
+  // The analysis caches teacher activations of the fixed data sets (at most 64 MiB).
+  const teacherCache = Math.min(64 * 2 ** 20, rows * c.widths.reduce((a, b) => a + b, 0) * bpe);
+  return (weights + data + acts) * bpe + teacherCache;
 }
 
 /** The CLI flag of a config key. */
