@@ -17,7 +17,7 @@
 import { SUCCESS_TAU, TAUS } from "./alignment.ts";
 import { ConfigError } from "./config.ts";
 import { decodeNpy } from "./npy.ts";
-import type { LayerResult } from "./run.ts";
+import { isExistingFolder, type LayerResult } from "./run.ts";
 import { readManifest, type SweepManifest } from "./sweep.ts";
 import {
   linesSpec,
@@ -1200,16 +1200,7 @@ export interface ReportSummary {
 
 /** Checks that `out` may be written: missing, empty, or a previous report. Touches nothing. */
 async function checkReportFolder(out: string): Promise<void> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(out);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return;
-    throw e;
-  }
-  if (!info.isDirectory) {
-    throw new ConfigError(`Invalid --out ${JSON.stringify(out)}: it is a file, expected a folder`);
-  }
+  if (!(await isExistingFolder(out))) return;
   const index = await readText(`${out}/index.html`);
   if (index?.includes(MARK)) return;
   for await (const _ of Deno.readDir(out)) {

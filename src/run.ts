@@ -171,21 +171,25 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
 }
 
 /**
+ * Whether `out` (an output folder) exists: false if missing, true if a folder, a
+ * {@linkcode ConfigError} if it is a file.
+ */
+export async function isExistingFolder(out: string): Promise<boolean> {
+  try {
+    if ((await Deno.stat(out)).isDirectory) return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+  throw new ConfigError(`Invalid --out ${JSON.stringify(out)}: it is a file, expected a folder`);
+}
+
+/**
  * Checks that `out` may be used as a run folder: it must not exist (or be an empty folder) unless
  * `force`. Throws a {@linkcode ConfigError} otherwise. Touches nothing.
  */
 export async function checkOutFolder(out: string, force = false): Promise<void> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(out);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return;
-    throw e;
-  }
-  if (!info.isDirectory) {
-    throw new ConfigError(`Invalid --out ${JSON.stringify(out)}: it is a file, expected a folder`);
-  }
-  if (force) return;
+  if (!(await isExistingFolder(out)) || force) return;
   for await (const _ of Deno.readDir(out)) {
     throw new ConfigError(
       `Output folder ${JSON.stringify(out)} already exists and is not empty: ` +

@@ -5,26 +5,9 @@
  */
 import { decodeNpy } from "../src/npy.ts";
 import { assertEquals, assertOk } from "./assert.ts";
-import { assertOneLineError, exists, runCli } from "./run_cli.ts";
+import { assertOneLineError, exists, runCli, TINY as TINY_BASE } from "./run_cli.ts";
 
-const TINY = [
-  "--d",
-  "7",
-  "--widths",
-  "3",
-  "--outputs",
-  "2",
-  "--multi",
-  "3",
-  "--n-train",
-  "300",
-  "--n-eval",
-  "200",
-  "--iters",
-  "50",
-  "--seed",
-  "5",
-];
+const TINY = [...TINY_BASE, "--iters", "50", "--seed", "5"];
 
 const readCsv = async (path: string) =>
   (await Deno.readTextFile(path)).trimEnd().split("\n").map((l) => l.split(","));

@@ -1,21 +1,7 @@
 import { decodeNpy } from "../src/npy.ts";
 import { assertEquals, assertOk } from "./assert.ts";
-import { assertOneLineError, exists, runCli } from "./run_cli.ts";
+import { assertOneLineError, exists, runCli, TINY } from "./run_cli.ts";
 
-const TINY = [
-  "--d",
-  "7",
-  "--widths",
-  "3",
-  "--outputs",
-  "2",
-  "--multi",
-  "3",
-  "--n-train",
-  "300",
-  "--n-eval",
-  "200",
-];
 const TINY_RUN = [...TINY, "--epochs", "3", "--iters", "50", "--seed", "5"];
 
 Deno.test("train writes a complete run folder that numpy can read", async () => {

@@ -5,6 +5,12 @@
 
 import { assertEquals, assertOk } from "./assert.ts";
 
+/** Flags of a tiny two-layer run (d 7, teacher 3, student 9, 2 outputs, 300 / 200 samples). */
+export const TINY: readonly string[] = [
+  ...["--d", "7", "--widths", "3", "--outputs", "2", "--multi", "3"],
+  ...["--n-train", "300", "--n-eval", "200"],
+];
+
 /** What a CLI run printed and returned. */
 export interface CliResult {
   code: number;
