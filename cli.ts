@@ -25,8 +25,8 @@ import {
   runOptionHelpRows,
   runSettings,
 } from "./src/cli_args.ts";
-import { readRunConfig, resumeRun, runToFolder } from "./src/run.ts";
-import type { EpochMetrics } from "./src/train.ts";
+import { resumeRun, runToFolder } from "./src/run.ts";
+import type { EpochMetrics, Trainer } from "./src/train.ts";
 import { formatSummary } from "./src/summary.ts";
 import { sweepCommand } from "./src/sweep_cli.ts";
 import { reportCommand } from "./src/report_cli.ts";
@@ -118,10 +118,10 @@ async function train(argv: string[]): Promise<void> {
   const flags = runSettings(values);
   const showProgress = !values.quiet && Deno.stderr.isTerminal();
   const enc = new TextEncoder();
-  const progress = (epochs: number) =>
-    showProgress
-      ? (m: EpochMetrics) => Deno.stderr.writeSync(enc.encode(`\r${progressLine(m, epochs)}\x1b[K`))
-      : undefined;
+  const progress = showProgress
+    ? (m: EpochMetrics, t: Trainer) =>
+      Deno.stderr.writeSync(enc.encode(`\r${progressLine(m, t.config.epochs)}\x1b[K`))
+    : undefined;
   if (typeof values.resume === "string") {
     const extra = [...Object.keys(flags).map((k) => `--${flagOf(k as keyof RunConfig)}`)];
     for (const f of ["config", "out", "force"]) if (values[f] !== undefined) extra.push(`--${f}`);
@@ -133,10 +133,7 @@ async function train(argv: string[]): Promise<void> {
       );
     }
     const dir = values.resume;
-    const cfg = await readRunConfig(dir);
-    const { config, result, resumedAt } = await resumeRun(dir, {
-      onEvaluation: progress(cfg.epochs),
-    });
+    const { config, result, resumedAt } = await resumeRun(dir, { onEvaluation: progress });
     if (showProgress) Deno.stderr.writeSync(enc.encode("\n"));
     if (resumedAt === null) console.log(`${dir} is already complete (result.json exists).`);
     else console.log(`Resumed ${dir} after epoch ${resumedAt}.`);
@@ -155,7 +152,7 @@ async function train(argv: string[]): Promise<void> {
   const result = await runToFolder(config, {
     out,
     force: values.force === true,
-    onEvaluation: progress(config.epochs),
+    onEvaluation: progress,
   });
   if (showProgress) Deno.stderr.writeSync(enc.encode("\n"));
   console.log(formatSummary(config, result, out));

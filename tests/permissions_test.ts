@@ -3,7 +3,7 @@
  * never use the network, and read only the shard variables from the environment.
  */
 import { assertEquals, assertOk } from "./assert.ts";
-import { exists } from "./run_cli.ts";
+import { assertOneLineError, exists } from "./run_cli.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const TASKS: Record<string, string | { command: string }> =
@@ -54,12 +54,7 @@ Deno.test("the train task writes under runs/ and is refused elsewhere with one l
     assertOk(await exists(`${ROOT}/${name}/result.json`));
     const dir = await Deno.makeTempDir();
     const refused = await runTask("train", [...TINY, "--epochs", "1", "--out", `${dir}/x`]);
-    assertEquals(refused.code, 1);
-    assertOk(
-      /^error: Requires (read|write) access to /.test(refused.stderr.trim()),
-      refused.stderr,
-    );
-    assertEquals(refused.stderr.trim().split("\n").length, 1);
+    assertOneLineError(refused, /^error: Requires (read|write) access to /, 1);
     assertEquals(await exists(`${dir}/x`), false);
     await Deno.remove(dir);
   } finally {

@@ -7,7 +7,7 @@ import { resolveConfig } from "../src/config.ts";
 import { Rng } from "../src/rng.ts";
 import { Trainer } from "../src/train.ts";
 import { assertEquals, assertOk, assertRejects } from "./assert.ts";
-import { exists, runCli } from "./run_cli.ts";
+import { assertOneLineError, exists, runCli } from "./run_cli.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const ARGS = [
@@ -118,9 +118,7 @@ Deno.test("resuming a finished run changes nothing; a corrupt checkpoint is refu
   await Deno.remove(`${dir}/r/result.json`);
   await Deno.writeFile(`${dir}/r/checkpoint.bin`, new TextEncoder().encode("SPECKPT1garbage"));
   const bad = await runCli(["train", "--resume", `${dir}/r`]);
-  assertEquals(bad.code, 1, bad.stderr);
-  assertOk(/^error: Corrupt checkpoint .*checkpoint\.bin/.test(bad.stderr.trim()), bad.stderr);
-  assertEquals(bad.stderr.trim().split("\n").length, 1);
+  assertOneLineError(bad, /^error: Corrupt checkpoint .*checkpoint\.bin/, 1);
   assertEquals(await exists(`${dir}/r/result.json`), false);
   await Deno.remove(dir, { recursive: true });
 });

@@ -36,7 +36,11 @@ export async function runCli(
 }
 
 /** Asserts that a CLI run ended with one `error: …` line matching `pattern` and exit `code`. */
-export function assertOneLineError(r: CliResult, pattern: RegExp, code = 2): void {
+export function assertOneLineError(
+  r: Pick<CliResult, "code" | "stderr">,
+  pattern: RegExp,
+  code = 2,
+): void {
   assertEquals(r.code, code, r.stderr);
   const lines = r.stderr.trimEnd().split("\n");
   assertEquals(lines.length, 1, r.stderr);
