@@ -9,7 +9,7 @@
  *
  * @example Train a small two-layer student and watch the eval loss fall
  * ```ts
- * import { resolveConfig, Trainer } from "./mod.ts";
+ * import { resolveConfig, Trainer } from "@specialize/specialize";
  *
  * const config = resolveConfig({ settings: { d: 20, widths: [5], outputs: 5, multi: 4, epochs: 3 } });
  * const trainer = new Trainer(config);
@@ -35,7 +35,13 @@ export {
   type Schedule,
 } from "./src/config.ts";
 export { Rng, type RngState, STREAM } from "./src/rng.ts";
-export { type FloatArray, Kernels, type Mat, type Precision } from "./src/kernels.ts";
+export {
+  type FloatArray,
+  Kernels,
+  kernelsModule,
+  type Mat,
+  type Precision,
+} from "./src/kernels.ts";
 export { type LayerBuffers, Network, type Workspace } from "./src/network.ts";
 export { buildTeacher, gridRows, initStudent, layerSizes, median } from "./src/teacher.ts";
 export {

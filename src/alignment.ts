@@ -3,7 +3,7 @@
  * post-ReLU activations, its summaries (best matches, match counts, covered teachers) and the
  * specialization timeline.
  *
- * Correlation (PAPER.md "Measurements"), for teacher node j and student node k of one hidden layer
+ * Correlation (docs/science.md, "The measurements"), for teacher node j and student node k of one hidden layer
  * over N samples with activations t_j and s_k:
  * - shift: K_j and L_k are the activations of the first sample seen, a = t − K, b = s − L (exact
  *   zero deviations for a node that never varies, and no cancellation for large means);
@@ -54,8 +54,7 @@ export interface Correlation {
  *
  * @example
  * ```ts
- * import { Kernels } from "./kernels.ts";
- * import { CorrelationAccumulator } from "./alignment.ts";
+ * import { CorrelationAccumulator, Kernels } from "@specialize/specialize";
  * const k = new Kernels("f64");
  * const t = k.alloc(4, 1), s = k.alloc(4, 2);
  * k.view(t).set([0, 1, 2, 3]);
@@ -187,7 +186,7 @@ export interface CorrelationSums {
  *
  * @example
  * ```ts
- * import { finishCorrelation } from "./alignment.ts";
+ * import { finishCorrelation } from "@specialize/specialize";
  * // Two samples: teacher deviations (0, 1), student deviations (0, 2) → ρ ≈ 1.
  * const c = finishCorrelation({
  *   samples: 2,
@@ -242,7 +241,7 @@ export interface TeacherSummary {
  *
  * @example
  * ```ts
- * import { summarizeTeachers } from "./alignment.ts";
+ * import { summarizeTeachers } from "@specialize/specialize";
  * const s = summarizeTeachers(Float64Array.of(0.2, 0.97, 0.55, 0.1), 2);
  * console.log(s.bestStudent, s.covered); // [1, 0], [2, 1, 1, 1, 1, 1]
  * ```
@@ -287,7 +286,7 @@ export interface StudentSummary {
  *
  * @example
  * ```ts
- * import { summarizeStudents } from "./alignment.ts";
+ * import { summarizeStudents } from "@specialize/specialize";
  * const s = summarizeStudents(Float64Array.of(0.2, 0.97, 0.55, 0.1), 2);
  * console.log(s.bestTeacher, s.bestCorr); // [1, 0], [0.55, 0.97]
  * ```
@@ -327,7 +326,7 @@ export interface TimelineEntry {
  *
  * @example
  * ```ts
- * import { SpecializationTimeline } from "./alignment.ts";
+ * import { SpecializationTimeline } from "@specialize/specialize";
  * const tl = new SpecializationTimeline([0.5, 0.9]);
  * tl.record("eval", 0, 0, Float64Array.of(0.3, 0.6));
  * tl.record("eval", 0, 5, Float64Array.of(0.95, 0.7));

@@ -1,5 +1,5 @@
 /**
- * One entry point for every measurement of PAPER.md "Measurements": {@linkcode Analyzer} makes one
+ * One entry point for every measurement of docs/science.md ("The measurements"): {@linkcode Analyzer} makes one
  * pass over each data split (chunks of {@linkcode CHUNK_ROWS} rows) and, per chunk, runs the
  * teacher and the student forward, the student backward with the unscaled error (full-batch
  * gradient, per-sample gradient norms, per-node squared deltas) on the gradient split, and feeds
@@ -151,12 +151,14 @@ interface AnalyzerState {
  *
  * @example
  * ```ts
- * import { resolveConfig } from "./config.ts";
- * import { Trainer } from "./train.ts";
- * import { Analyzer } from "./analysis.ts";
- * const t = new Trainer(resolveConfig({ settings: { d: 10, widths: [4], outputs: 3, epochs: 1 } }));
+ * import { Analyzer, resolveConfig, Trainer } from "@specialize/specialize";
+ * const settings = { d: 10, widths: [4], outputs: 3, multi: 5, nTrain: 2000, iters: 2000 };
+ * const t = new Trainer(resolveConfig({ settings }));
+ * for (let e = 0; e < 3; e++) t.trainEpoch();
  * const analyzer = new Analyzer(t.teacher, t.student);
  * const [train] = analyzer.analyze([{ name: "train", data: t.train!, gradients: true }]);
+ * // each teacher node's best correlation with a student node (near 1 once it is learned) and the
+ * // largest gradient norm at a single training sample
  * console.log(train.layers[0].teachers.bestCorr, train.gradients!.perSample.max);
  * ```
  */
@@ -368,9 +370,7 @@ export class Analyzer {
  *
  * @example
  * ```ts
- * import { resolveConfig } from "./config.ts";
- * import { Trainer } from "./train.ts";
- * import { trainerSplits } from "./analysis.ts";
+ * import { resolveConfig, Trainer, trainerSplits } from "@specialize/specialize";
  * const t = new Trainer(resolveConfig({ settings: { d: 10, widths: [4], outputs: 3, epochs: 1 } }));
  * console.log(trainerSplits(t).map((s) => s.name)); // ["train", "eval"]
  * ```
@@ -409,9 +409,7 @@ const ANALYZERS = new WeakMap<Trainer, Analyzer>();
  *
  * @example
  * ```ts
- * import { resolveConfig } from "./config.ts";
- * import { Trainer } from "./train.ts";
- * import { evaluateTrainer } from "./analysis.ts";
+ * import { evaluateTrainer, resolveConfig, Trainer } from "@specialize/specialize";
  * const t = new Trainer(resolveConfig({ settings: { d: 10, widths: [4], outputs: 3, epochs: 1 } }));
  * const { metrics, splits } = evaluateTrainer(t);
  * console.log(metrics.evalMse, splits.map((s) => s.name)); // …, ["train", "eval"]
@@ -450,7 +448,7 @@ const cell = (v: number | null | undefined): string =>
  *
  * @example
  * ```ts
- * import { alignmentCsvHeader } from "./analysis.ts";
+ * import { alignmentCsvHeader } from "@specialize/specialize";
  * console.log(alignmentCsvHeader([0.5, 0.9])); // "epoch,split,layer,teacher,best_student,best_corr,n_above_0.5,n_above_0.9\n"
  * ```
  */
@@ -471,9 +469,13 @@ export function alignmentCsvHeader(taus: readonly number[] = TAUS): string {
  *
  * @example
  * ```ts
- * import { resolveConfig } from "./config.ts";
- * import { Trainer } from "./train.ts";
- * import { alignmentCsvHeader, alignmentCsvRows, evaluateTrainer } from "./analysis.ts";
+ * import {
+ *   alignmentCsvHeader,
+ *   alignmentCsvRows,
+ *   evaluateTrainer,
+ *   resolveConfig,
+ *   Trainer,
+ * } from "@specialize/specialize";
  * const t = new Trainer(resolveConfig({ settings: { d: 10, widths: [4], outputs: 3, epochs: 1 } }));
  * const csv = alignmentCsvHeader() + alignmentCsvRows(t.epoch, evaluateTrainer(t).splits);
  * ```
@@ -504,9 +506,13 @@ export const STUDENTS_CSV_HEADER =
  *
  * @example
  * ```ts
- * import { resolveConfig } from "./config.ts";
- * import { Trainer } from "./train.ts";
- * import { evaluateTrainer, STUDENTS_CSV_HEADER, studentsCsvRows } from "./analysis.ts";
+ * import {
+ *   evaluateTrainer,
+ *   resolveConfig,
+ *   STUDENTS_CSV_HEADER,
+ *   studentsCsvRows,
+ *   Trainer,
+ * } from "@specialize/specialize";
  * const t = new Trainer(resolveConfig({ settings: { d: 10, widths: [4], outputs: 3, epochs: 1 } }));
  * const csv = STUDENTS_CSV_HEADER + studentsCsvRows(t.epoch, evaluateTrainer(t).splits);
  * ```
@@ -532,8 +538,7 @@ export function studentsCsvRows(epoch: number, splits: readonly SplitAnalysis[])
  *
  * @example
  * ```ts
- * import { SpecializationTimeline } from "./alignment.ts";
- * import { timelineCsv } from "./analysis.ts";
+ * import { SpecializationTimeline, timelineCsv } from "@specialize/specialize";
  * const tl = new SpecializationTimeline([0.9]);
  * tl.record("eval", 0, 3, [0.95, 0.2]);
  * console.log(timelineCsv(tl)); // header, "eval,0,0,0.9,3", "eval,0,1,0.9,"
@@ -552,7 +557,7 @@ export function timelineCsv(timeline: SpecializationTimeline): string {
  *
  * @example
  * ```ts
- * import { gradientCsvHeader } from "./analysis.ts";
+ * import { gradientCsvHeader } from "@specialize/specialize";
  * console.log(gradientCsvHeader(2).join(",")); // grad_sample_max,…,grad_sample_max_0,grad_sample_max_1
  * ```
  */
@@ -568,9 +573,12 @@ export function gradientCsvHeader(weightLayers: number): string[] {
  *
  * @example
  * ```ts
- * import { resolveConfig } from "./config.ts";
- * import { Trainer } from "./train.ts";
- * import { evaluateTrainer, gradientCsvValues } from "./analysis.ts";
+ * import {
+ *   evaluateTrainer,
+ *   gradientCsvValues,
+ *   resolveConfig,
+ *   Trainer,
+ * } from "@specialize/specialize";
  * const t = new Trainer(resolveConfig({ settings: { d: 10, widths: [4], outputs: 3, epochs: 1 } }));
  * console.log(gradientCsvValues(evaluateTrainer(t).splits)); // [max, mean, q50, q90, q99, …]
  * ```

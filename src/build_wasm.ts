@@ -19,12 +19,7 @@ function hex(bytes: ArrayBuffer): string {
 }
 
 /**
- * sha256 (hex) of a byte string.
- *
- * @example
- * ```ts
- * const h = await sha256Hex(new Uint8Array([1, 2, 3]));
- * ```
+ * sha256 (hex) of a byte string, e.g. `await sha256Hex(new Uint8Array([1, 2, 3]))`.
  */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return hex(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
@@ -41,13 +36,8 @@ export async function sourceFiles(): Promise<string[]> {
 }
 
 /**
- * sha256 (hex) of the concatenated sorted `assembly/*.ts` sources followed by `asconfig.json`.
- *
- * @example
- * ```ts
- * import { SOURCE_SHA256 } from "../wasm/kernels_wasm.ts";
- * const stale = (await sourceHash()) !== SOURCE_SHA256;
- * ```
+ * sha256 (hex) of the concatenated sorted `assembly/*.ts` sources followed by `asconfig.json`;
+ * the committed module is stale when it differs from `SOURCE_SHA256` of `wasm/kernels_wasm.ts`.
  */
 export async function sourceHash(): Promise<string> {
   const parts: Uint8Array[] = [];
@@ -63,13 +53,7 @@ export async function sourceHash(): Promise<string> {
 
 /**
  * Compiles the kernels into a temporary directory and returns the module's bytes (nothing in the
- * tree is written).
- *
- * @example
- * ```ts
- * const bytes = await buildWasmBytes();
- * new WebAssembly.Module(bytes);
- * ```
+ * tree is written); `new WebAssembly.Module(await buildWasmBytes())` compiles them.
  */
 export async function buildWasmBytes(): Promise<Uint8Array> {
   const dir = await Deno.makeTempDir({ prefix: "kernels_build_" });

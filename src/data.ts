@@ -54,7 +54,7 @@ export function makeDataSet(teacher: Network, n: number, std: number, rng: Rng):
 }
 
 /**
- * The teacher-aware training set (PAPER.md, sample-complexity experiment): for each first-layer
+ * The teacher-aware training set (docs/science.md, "Data"; the sample-complexity experiment): for each first-layer
  * teacher node j in turn, draw a Gaussian point, project it onto the node's boundary hyperplane
  * w_j·x + b_j = 0, and keep the two copies shifted by ±a·std·w_j/|w_j| (a uniform in
  * [shift, shift + spread]), so that node j is active on one and inactive on the other; every point

@@ -1,5 +1,5 @@
 /**
- * Gradient and usefulness measurements of a student (PAPER.md "Measurements"):
+ * Gradient and usefulness measurements of a student (docs/science.md, "The measurements"):
  * - per-sample gradient norms: at sample i, layer l's weight gradient of the per-sample objective
  *   0.5‖y − t‖² is the outer product [h_i, 1]ᵀ δ_i (h_i the layer's input, δ_i the gradient with
  *   respect to its pre-activation), so its squared norm is (‖h_i‖² + 1)·‖δ_i‖², computed with
@@ -47,7 +47,7 @@ export interface SampleGradientStats {
  *
  * @example
  * ```ts
- * import { quantileSorted } from "./gradients.ts";
+ * import { quantileSorted } from "@specialize/specialize";
  * console.log(quantileSorted([1, 2, 3, 4, 10], 0.9)); // 7.6
  * ```
  */
@@ -64,18 +64,21 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
  *
  * @example
  * ```ts
- * import { Kernels } from "./kernels.ts";
- * import { Network } from "./network.ts";
- * import { PerSampleGradients } from "./gradients.ts";
+ * import { Kernels, Network, PerSampleGradients } from "@specialize/specialize";
  * const k = new Kernels("f64");
- * const net = new Network(k, [3, 4, 2]);
- * const x = k.alloc(5, 3), t = k.alloc(5, 2), g = net.allocLike(), ws = net.workspace(5);
+ * const net = new Network(k, [2, 2, 1]);
+ * net.setWeights(0, [1, -1, 1, 1, 0, -1]); // h = ReLU([x1 + x2, −x1 + x2 − 1])
+ * net.setWeights(1, [1, 2, 0.5]); // y = h1 + 2·h2 + 0.5
+ * const x = k.alloc(2, 2), t = k.alloc(2, 1), ws = net.workspace(2);
+ * k.view(x).set([2, 1, -3, 1]); // y = 3.5 and 6.5
+ * k.view(t).set([3, 6]); // both errors are 0.5
  * const err = ws.deltas[net.depth - 1];
  * k.sub(net.forward(x, ws), t, err);
- * net.backward(ws, err, g);
- * const ps = new PerSampleGradients(net, 5);
+ * net.backward(ws, err, net.allocLike());
+ * const ps = new PerSampleGradients(net, 2);
  * ps.add(ws);
- * console.log(ps.stats().max);
+ * // sample 0: (3² + 1)·0.5² + (2² + 1² + 1)·0.5² = 4; sample 1: (3² + 1)·0.5² + (3² + 1² + 1)·1² = 13.5
+ * console.log(ps.stats().max, ps.stats().mean); // 3.674… (√13.5), 2.837… ((2 + √13.5) / 2)
  * ```
  */
 export class PerSampleGradients {
@@ -163,9 +166,7 @@ export class PerSampleGradients {
  *
  * @example
  * ```ts
- * import { Kernels } from "./kernels.ts";
- * import { Network } from "./network.ts";
- * import { fanoutNorms } from "./gradients.ts";
+ * import { fanoutNorms, Kernels, Network } from "@specialize/specialize";
  * const net = new Network(new Kernels("f64"), [2, 2, 1]);
  * net.setWeights(1, [3, 4, 0]);
  * console.log(fanoutNorms(net, 0)); // [3, 4]
@@ -205,16 +206,19 @@ export interface BetaLayer {
  *
  * @example
  * ```ts
- * import { Kernels } from "./kernels.ts";
- * import { Network } from "./network.ts";
- * import { JacobianBeta } from "./gradients.ts";
+ * import { JacobianBeta, Kernels, Network } from "@specialize/specialize";
  * const k = new Kernels("f64");
- * const net = new Network(k, [3, 4, 4, 2]);
- * const x = k.alloc(5, 3), ws = net.workspace(5);
+ * const net = new Network(k, [2, 2, 2, 1]);
+ * net.setWeights(0, [1, -1, 1, 1, 0, -1]); // h0 = ReLU([x1 + x2, −x1 + x2 − 1])
+ * net.setWeights(1, [1, 0, 0, 1, 0, 0]); // h1 = ReLU(h0) = h0
+ * net.setWeights(2, [1, 2, 0.5]); // y = h1[0] + 2·h1[1] + 0.5
+ * const x = k.alloc(2, 2), ws = net.workspace(2);
+ * k.view(x).set([2, 1, -3, 1]); // h0 = (3, 0), then (0, 3)
  * net.forward(x, ws);
- * const beta = new JacobianBeta(net, null, { chunkRows: 5 });
- * beta.add(ws, null, 5);
- * console.log(beta.result()[0].diag); // E[β_kk] of the lowest hidden layer
+ * const beta = new JacobianBeta(net, null, { chunkRows: 2 });
+ * beta.add(ws, null, 2);
+ * // ∂y/∂h0 = (1, 0) on sample 0 (node 1 inactive above), (0, 2) on sample 1: E[β_kk] = (0.5, 2)
+ * console.log(beta.result()[0].diag, beta.result()[1].diag); // [0.5, 2], [1, 4]
  * ```
  */
 export class JacobianBeta {
@@ -391,8 +395,7 @@ function topBeta(s: Network, t: Network | null, matrices: boolean): BetaLayer {
  *
  * @example
  * ```ts
- * import { Kernels } from "./kernels.ts";
- * import { ObservabilityAccumulator } from "./gradients.ts";
+ * import { Kernels, ObservabilityAccumulator } from "@specialize/specialize";
  * const k = new Kernels("f64");
  * const gt = k.alloc(4, 1), gs = k.alloc(4, 1);
  * k.view(gt).set([1, 1, 0, 0]);

@@ -12,7 +12,7 @@
  *
  * @example
  * ```ts
- * import { Kernels } from "./kernels.ts";
+ * import { Kernels } from "@specialize/specialize";
  * const k = new Kernels("f32");
  * const a = k.alloc(2, 3), b = k.alloc(3, 4), c = k.alloc(2, 4);
  * k.view(a).set([1, 2, 3, 4, 5, 6]);
@@ -59,7 +59,7 @@ function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
  *
  * @example
  * ```ts
- * import { kernelsModule } from "./kernels.ts";
+ * import { kernelsModule } from "@specialize/specialize";
  * console.log(WebAssembly.Module.imports(kernelsModule()).length); // 0
  * ```
  */
@@ -99,7 +99,7 @@ function shape(m: Mat): string {
  *
  * @example
  * ```ts
- * import { Kernels } from "./kernels.ts";
+ * import { Kernels } from "@specialize/specialize";
  * const k = new Kernels("f64");
  * const x = k.alloc(1, 3), y = k.alloc(1, 3), gate = k.alloc(1, 3);
  * k.view(x).set([-1, 0, 2]);

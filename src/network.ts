@@ -39,12 +39,15 @@ export interface LayerBuffers {
  *
  * @example
  * ```ts
- * import { Kernels } from "./kernels.ts";
- * import { Network } from "./network.ts";
+ * import { Kernels, Network } from "@specialize/specialize";
  * const k = new Kernels("f64");
- * const net = new Network(k, [3, 4, 2]);
- * const x = k.alloc(5, 3);
- * const y = net.forward(x, net.workspace(5));
+ * const net = new Network(k, [2, 2, 1]); // 2 inputs, 2 hidden ReLU nodes, 1 output
+ * net.setWeights(0, [1, -1, 1, 1, 0, -1]); // h = ReLU([x1 + x2, −x1 + x2 − 1]) (bias row last)
+ * net.setWeights(1, [1, 2, 0.5]); // y = h1 + 2·h2 + 0.5
+ * const x = k.alloc(2, 2);
+ * k.view(x).set([2, 1, -3, 1]); // two samples, one per row
+ * const y = net.forward(x, net.workspace(2));
+ * console.log(k.view(y)); // [3.5, 6.5]
  * ```
  */
 export class Network {

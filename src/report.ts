@@ -1214,14 +1214,9 @@ async function checkReportFolder(out: string): Promise<void> {
  * Writes the report of a run or sweep folder: figures as SVG, summary tables as CSV and
  * `index.html`, into a temporary sibling folder renamed to `opts.out` (default `<dir>/report`) at
  * the end, so a failure leaves no half-written report. Throws a {@linkcode ConfigError} before
- * writing anything if `dir` is not a run or sweep folder.
- *
- * @example
- * ```ts ignore
- * import { writeReport } from "./report.ts";
- * const summary = await writeReport("sweeps/demo");
- * console.log(summary.figures.map((f) => f.file)); // ["fig1_lshape.svg", …]
- * ```
+ * writing anything if `dir` is not a run or sweep folder. Not part of the library (`mod.ts`):
+ * it imports the plotting library. `(await writeReport("sweeps/demo")).figures` lists the files
+ * written, e.g. `fig1_lshape.svg`.
  */
 export async function writeReport(dir: string, opts: ReportOptions = {}): Promise<ReportSummary> {
   const study = await loadStudy(dir);

@@ -41,7 +41,7 @@ export const STREAM = {
  *
  * @example
  * ```ts
- * import { Rng } from "./rng.ts";
+ * import { Rng } from "@specialize/specialize";
  * const rng = new Rng(42);
  * const u = rng.uniform(); // in [0, 1)
  * const g = rng.normal(); // N(0, 1)

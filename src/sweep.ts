@@ -208,7 +208,7 @@ function keyOf(name: string, arg: string): keyof RunConfig {
  *
  * @example
  * ```ts
- * import { parseGrid } from "./sweep.ts";
+ * import { parseGrid } from "@specialize/specialize";
  * parseGrid("multi=1,2,5,10"); // { key: "multi", values: ["1", "2", "5", "10"] }
  * ```
  */
@@ -237,7 +237,7 @@ const U32 = 4294967295;
  *
  * @example
  * ```ts
- * import { parseSeeds } from "./sweep.ts";
+ * import { parseSeeds } from "@specialize/specialize";
  * parseSeeds("1-3,7"); // [1, 2, 3, 7]
  * ```
  */
@@ -264,7 +264,7 @@ export function parseSeeds(arg: string): number[] {
  *
  * @example
  * ```ts
- * import { parseShard } from "./sweep.ts";
+ * import { parseShard } from "@specialize/specialize";
  * parseShard("2/4"); // { index: 2, count: 4 }
  * ```
  */
@@ -474,13 +474,8 @@ const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => "_" + c.toLowerC
 
 /**
  * Flattens the numeric (and boolean, as 0/1) fields of a value: camelCase → snake_case, nested
- * objects → `outer_inner`, arrays → `name_i`.
- *
- * @example
- * ```ts
- * import { flattenNumbers } from "./sweep.ts";
- * flattenNumbers({ evalMse: 0.5, gradNorm: [1, 2] }); // { eval_mse: 0.5, grad_norm_0: 1, grad_norm_1: 2 }
- * ```
+ * objects → `outer_inner`, arrays → `name_i`: `{ evalMse: 0.5, gradNorm: [1, 2] }` becomes
+ * `{ eval_mse: 0.5, grad_norm_0: 1, grad_norm_1: 2 }`.
  */
 export function flattenNumbers(value: unknown, prefix = ""): Record<string, number> {
   const out: Record<string, number> = {};

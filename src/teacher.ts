@@ -1,5 +1,5 @@
 /**
- * The teacher network of Tian (arXiv 1909.13458), as `shared/PAPER.md` describes it, and the
+ * The teacher network of Tian (arXiv 1909.13458), as `docs/science.md` describes it, and the
  * student's initialization.
  *
  * Teacher, per layer (a "row" in the paper's words is one node's incoming weights, i.e. one

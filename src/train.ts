@@ -59,8 +59,7 @@ export interface TrainerSnapshot {
  *
  * @example
  * ```ts
- * import { resolveConfig } from "./config.ts";
- * import { Trainer } from "./train.ts";
+ * import { resolveConfig, Trainer } from "@specialize/specialize";
  * const t = new Trainer(resolveConfig({ settings: { d: 10, widths: [4], outputs: 3, epochs: 2 } }));
  * t.trainEpoch();
  * console.log(t.evaluate().evalMse);
