@@ -203,7 +203,7 @@ export function finishCorrelation(s: CorrelationSums): Correlation {
   const m = s.sumT.length, n = s.sumS.length, N = s.samples;
   const corr = new Float64Array(m * n);
   const stdOf = (sum: Float64Array, sq: Float64Array) =>
-    sum.map((a, i) => N > 0 ? Math.sqrt(Math.max(0, sq[i] / N - (a / N) ** 2)) : 0);
+    sum.map((a, i) => N > 0 ? Math.sqrt(Math.max(0, sq[i] / N - (a / N) * (a / N))) : 0);
   const teacherStd = stdOf(s.sumT, s.sqT), studentStd = stdOf(s.sumS, s.sqS);
   if (N > 0) {
     for (let j = 0; j < m; j++) {

@@ -81,7 +81,7 @@ export function makeTeacherAwareDataSet(
   for (let r = 0; r < n; r += 2) {
     const j = (r / 2) % m;
     let norm2 = 0;
-    for (let i = 0; i < d; i++) norm2 += w[i * m + j] ** 2;
+    for (let i = 0; i < d; i++) norm2 += w[i * m + j] * w[i * m + j];
     const norm = Math.sqrt(norm2) || 1;
     for (let i = 0; i < d; i++) dir[i] = w[i * m + j] / norm;
     rng.fillNormal(point, std);
@@ -92,7 +92,10 @@ export function makeTeacherAwareDataSet(
     for (let copy = 0; copy < 2 && r + copy < n; copy++) {
       const sign = copy === 0 ? 1 : -1;
       let len2 = 0;
-      for (let i = 0; i < d; i++) len2 += (point[i] + sign * a * dir[i]) ** 2;
+      for (let i = 0; i < d; i++) {
+        const v = point[i] + sign * a * dir[i];
+        len2 += v * v;
+      }
       const scale = len2 > 0 ? radius / Math.sqrt(len2) : 1;
       const row = (r + copy) * d;
       for (let i = 0; i < d; i++) xv[row + i] = (point[i] + sign * a * dir[i]) * scale;

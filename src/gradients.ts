@@ -182,7 +182,7 @@ export function fanoutNorms(network: Network, layer: number): Float64Array {
   const out = new Float64Array(n);
   for (let k = 0; k < n; k++) {
     let s = 0;
-    for (let o = 0; o < c; o++) s += w[k * c + o] ** 2;
+    for (let o = 0; o < c; o++) s += w[k * c + o] * w[k * c + o];
     out[k] = Math.sqrt(s);
   }
   return out;
@@ -362,7 +362,7 @@ function topBeta(s: Network, t: Network | null, matrices: boolean): BetaLayer {
   const diag = new Float64Array(n);
   for (let k = 0; k < n; k++) {
     let v = 0;
-    for (let o = 0; o < c; o++) v += ws[k * c + o] ** 2;
+    for (let o = 0; o < c; o++) v += ws[k * c + o] * ws[k * c + o];
     diag[k] = v;
   }
   const dot = (a: Float64Array, i: number, b: Float64Array, j: number) => {

@@ -16,6 +16,7 @@
 
 import { SUCCESS_TAU, TAUS } from "./alignment.ts";
 import { ConfigError } from "./config.ts";
+import { log10 } from "./detmath.ts";
 import { decodeNpy } from "./npy.ts";
 import { isExistingFolder, type LayerResult } from "./run.ts";
 import { readManifest, type SweepManifest } from "./sweep.ts";
@@ -315,7 +316,7 @@ const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 const std = (xs: number[]): number => {
   if (xs.length < 2) return 0;
   const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
+  return Math.sqrt(xs.reduce((a, b) => a + (b - m) * (b - m), 0) / (xs.length - 1));
 };
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b), h = s.length >> 1;
@@ -562,8 +563,8 @@ function lossFigures(study: Study): Figure[] {
   if (study.kind === "run") {
     const r = runs[0];
     const data = r.metrics.epoch.flatMap((e, i) => [
-      { series: "train", x: e, y: Math.log10(r.metrics.train[i]) },
-      { series: "eval", x: e, y: Math.log10(r.metrics.eval[i]) },
+      { series: "train", x: e, y: log10(r.metrics.train[i]) },
+      { series: "eval", x: e, y: log10(r.metrics.eval[i]) },
     ]);
     return [{
       file: "fig3_loss.svg",
@@ -596,7 +597,7 @@ function lossFigures(study: Study): Figure[] {
       const byEpoch = new Map<number, number[]>();
       for (const r of sub.runs) {
         r.metrics.epoch.forEach((e, i) => {
-          const v = Math.log10(r.metrics.eval[i]);
+          const v = log10(r.metrics.eval[i]);
           if (Number.isFinite(v)) byEpoch.set(e, [...(byEpoch.get(e) ?? []), v]);
         });
       }
@@ -876,7 +877,7 @@ function sampleComplexityFigures(study: Study): Figure[] {
       const r0 = sub.runs[0];
       const s = dataAxis ? r0.point.data : String(r0.config.data ?? "gaussian");
       const x = Number(r0.point.nTrain);
-      const losses = sub.runs.map((r) => Math.log10(r.metrics.eval.at(-1)!));
+      const losses = sub.runs.map((r) => log10(r.metrics.eval.at(-1)!));
       const corrs = sub.runs.map((r) => {
         const a = r.alignment[0], i = a.epochs.length - 1;
         return mean(Array.from(a.bestCorr.subarray(i * a.teachers, (i + 1) * a.teachers)));
@@ -997,7 +998,7 @@ function summaryTables(study: Study): Table[] {
   for (const g of groupBy(study, keys)) {
     const r0 = g.runs[0];
     const evals = g.runs.map((r) => r.metrics.eval.at(-1)!);
-    const logs = evals.map(Math.log10);
+    const logs = evals.map(log10);
     const row: (string | number)[] = [
       ...keys.map((k) => r0.point[k]),
       g.runs.length,

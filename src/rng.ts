@@ -3,13 +3,16 @@
  *
  * Everything is 32-bit integer arithmetic (`Math.imul`, `>>>`), so the same seed gives the same
  * bits on every machine and JavaScript engine. Uniform doubles take 53 bits from two draws;
- * Gaussians use Marsaglia's polar method, which needs only `Math.log` and `Math.sqrt` (V8 computes
- * `Math.log` with its own portable fdlibm port, so the result does not depend on the CPU).
+ * Gaussians use Marsaglia's polar method, which needs a logarithm and a square root: the logarithm is
+ * {@linkcode log} of `detmath.ts` (basic IEEE operations only; `Math.log` changes between V8
+ * versions), the square root is IEEE 754's, so the draws do not depend on the engine or the CPU.
  *
  * Independent streams (teacher, data, student, minibatches) are derived from one seed and a stream
  * number, so changing the student's width does not change the teacher or the data.
  * @module
  */
+
+import { log } from "./detmath.ts";
 
 /** The full state of an {@linkcode Rng}: four 32-bit words and the cached second Gaussian. */
 export interface RngState {
@@ -110,7 +113,7 @@ export class Rng {
       v = 2 * this.uniform() - 1;
       r = u * u + v * v;
     } while (r >= 1 || r === 0);
-    const f = Math.sqrt(-2 * Math.log(r) / r);
+    const f = Math.sqrt(-2 * log(r) / r);
     this.#spare = v * f;
     return u * f;
   }

@@ -4,6 +4,7 @@
  */
 
 import type { RunConfig } from "./config.ts";
+import { log10 } from "./detmath.ts";
 import type { RunResult } from "./run.ts";
 import { layerSizes } from "./teacher.ts";
 
@@ -13,7 +14,7 @@ const sci = (x: number): string => x.toExponential(2);
 export function formatSummary(config: RunConfig, r: RunResult, out: string): string {
   const { teacher, student } = layerSizes(config);
   const data = config.nTrain > 0 ? `${config.nTrain} training samples` : "fresh samples every step";
-  const decades = Math.log10(r.initial.evalMse / r.final.evalMse);
+  const decades = log10(r.initial.evalMse / r.final.evalMse);
   const lines = [
     `specialize train  seed ${config.seed}  ${config.precision}  p ${config.p}  multi ${config.multi}`,
     `  teacher ${teacher.join("-")}, student ${

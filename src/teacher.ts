@@ -18,6 +18,7 @@
  */
 
 import type { RunConfig } from "./config.ts";
+import { pow } from "./detmath.ts";
 import type { Kernels } from "./kernels.ts";
 import { Network } from "./network.ts";
 import type { Rng } from "./rng.ts";
@@ -67,14 +68,14 @@ export function buildTeacher(k: Kernels, cfg: RunConfig, rng: Rng): Network {
     const top = l === L - 1;
     for (let j = 0; j < fanOut; j++) {
       let norm = 0;
-      for (let i = 0; i < fanIn; i++) norm += rows[j * fanIn + i] ** 2;
+      for (let i = 0; i < fanIn; i++) norm += rows[j * fanIn + i] * rows[j * fanIn + i];
       const scale = top ? 1 : 1 / Math.sqrt(norm);
       for (let i = 0; i < fanIn; i++) w[i * fanOut + j] = rows[j * fanIn + i] * scale;
       w[fanIn * fanOut + j] = cfg.teacherBias;
     }
     if (l > 0 && cfg.p !== 0) {
       for (let i = 0; i < fanIn; i++) {
-        const f = Math.pow(i + 1, -cfg.p);
+        const f = pow(i + 1, -cfg.p);
         for (let j = 0; j < fanOut; j++) w[i * fanOut + j] *= f;
       }
     }
@@ -111,7 +112,7 @@ function tune(net: Network, cfg: RunConfig, rng: Rng): void {
       let s = 0, s2 = 0;
       for (let r = 0; r < n; r++) s += y[r * c + o];
       const mean = s / n;
-      for (let r = 0; r < n; r++) s2 += (y[r * c + o] - mean) ** 2;
+      for (let r = 0; r < n; r++) s2 += (y[r * c + o] - mean) * (y[r * c + o] - mean);
       const std = Math.sqrt(s2 / n) || 1;
       for (let i = 0; i < fanIn; i++) w[i * c + o] /= std;
       w[fanIn * c + o] = (w[fanIn * c + o] - mean) / std;

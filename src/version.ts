@@ -4,6 +4,7 @@
  */
 
 import { WASM_SHA256 } from "../wasm/kernels_wasm.ts";
+import { MATH_PROVENANCE } from "./detmath.ts";
 
 /** The tool's version (kept equal to deno.json's by a test). */
 export const VERSION = "0.1.0";
@@ -24,6 +25,8 @@ export interface Provenance {
   simd: "simd128";
   /** The run's precision. */
   precision: string;
+  /** The elementary functions results depend on (engine-independent, see `detmath.ts`). */
+  math: string;
 }
 
 /** The provenance of a run in this process at the given precision. */
@@ -37,6 +40,7 @@ export function provenance(precision: string): Provenance {
     wasmSha256: WASM_SHA256,
     simd: "simd128",
     precision,
+    math: MATH_PROVENANCE,
   };
 }
 
