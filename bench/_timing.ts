@@ -1,25 +1,33 @@
 /**
- * Shared timing for the benches: warm-up then timed batches with performance.now(), the SIMD
- * peak measured in the same process, and a plain table printer. Ratios, not absolute times, are
- * what to compare: the machines are noisy.
+ * Shared timing for the benches: warm-up then timed batches with performance.now() (the fastest
+ * batch counts), the SIMD peak measured in the same process, and a plain table printer. Ratios,
+ * not absolute times, are what to compare: the machines are noisy.
  * @module
  */
 
 import { Kernels, type Precision } from "../src/kernels.ts";
 
-/** Seconds per call of fn: warm up for ~warmMs, then time batches for ~runMs. */
+/**
+ * Seconds per call of fn: warm up for ~warmMs, then for ~runMs time batches of calls (each batch
+ * at least ~1 ms) and return the fastest batch's time per call. On a shared machine the fastest
+ * batch is the least disturbed one; a mean would measure the neighbours' load as much as fn.
+ */
 export function timeCall(fn: () => void, warmMs = 60, runMs = 150): number {
   let t0 = performance.now();
-  while (performance.now() - t0 < warmMs) fn();
   let calls = 0;
-  t0 = performance.now();
-  let t = t0;
-  while (t - t0 < runMs) {
-    for (let i = 0; i < 4; i++) fn();
-    calls += 4;
-    t = performance.now();
+  while (performance.now() - t0 < warmMs) {
+    fn();
+    calls++;
   }
-  return (t - t0) / 1e3 / calls;
+  const batch = Math.max(1, Math.ceil(calls / Math.max(1, performance.now() - t0))); // ≈ 1 ms
+  let best = Infinity;
+  t0 = performance.now();
+  while (performance.now() - t0 < runMs) {
+    const b0 = performance.now();
+    for (let i = 0; i < batch; i++) fn();
+    best = Math.min(best, (performance.now() - b0) / batch);
+  }
+  return best / 1e3;
 }
 
 /** Iterations of the peak probe per call. */

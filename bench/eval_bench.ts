@@ -15,6 +15,7 @@ import { Analyzer, evaluateTrainer, trainerSplits } from "../src/analysis.ts";
 import { resolveConfig } from "../src/config.ts";
 import type { Precision } from "../src/kernels.ts";
 import { Trainer } from "../src/train.ts";
+import { tableRecords, writeBenchResults } from "./_results.ts";
 import { printTable } from "./_timing.ts";
 
 const ROUNDS = 7;
@@ -41,7 +42,7 @@ const rows = [[
   "evaluation ms",
   "ratio",
   "+ obs ms",
-  "ratio",
+  "+ obs ratio",
   "train split ms",
   "eval split ms",
   "Trainer.evaluate ms",
@@ -78,6 +79,10 @@ for (const p of ["f64", "f32"] as const) {
 }
 console.log("one evaluation vs one epoch (1000 SGD steps), paper two-layer config, medians:");
 printTable(rows);
+await writeBenchResults("eval", {
+  what: "one evaluation vs one epoch (1000 SGD steps), paper two-layer config, medians of 7 rounds",
+  rows: tableRecords(rows),
+});
 
 for (const p of ["f32", "f64"] as const) {
   Deno.bench({

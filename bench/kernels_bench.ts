@@ -7,6 +7,7 @@
  * Run: `deno bench -A bench/kernels_bench.ts`
  */
 import { Kernels, type Precision } from "../src/kernels.ts";
+import { tableRecords, writeBenchResults } from "./_results.ts";
 import { PEAK_ITERS, peakGflops, printTable, timeCall } from "./_timing.ts";
 import { KERNEL_TABLE, type KernelCase, makeRng, type PreparedCase } from "../tests/reference.ts";
 
@@ -30,7 +31,7 @@ for (const kc of KERNEL_TABLE) {
   }
 }
 
-function summary(): void {
+function summary(): string[][] {
   const peak: Record<Precision, number> = {
     f32: peakGflops("f32", kernels.f32),
     f64: peakGflops("f64", kernels.f64),
@@ -53,9 +54,14 @@ function summary(): void {
     ]);
   }
   printTable(rows, 3);
+  return rows;
 }
 
-summary();
+await writeBenchResults("kernels", {
+  what:
+    "every kernel at the training shapes and 256³, GFLOP/s and % of the SIMD peak measured in the same run",
+  rows: tableRecords(summary()),
+});
 
 for (const p of PRECISIONS) {
   Deno.bench({

@@ -10,9 +10,12 @@
 import { resolveConfig } from "../src/config.ts";
 import type { Precision } from "../src/kernels.ts";
 import { Trainer } from "../src/train.ts";
+import { tableRecords, writeBenchResults } from "./_results.ts";
 import { peakGflops, printTable, timeCall } from "./_timing.ts";
 
 const STEPS = 200;
+/** Steps per timed call of the table: short calls (a few ms), so some run undisturbed. */
+const TIMED_STEPS = 10;
 const d = 100, n = 200, c = 50, B = 16;
 /** FLOPs of one step of the paper's two-layer student. */
 export const STEP_FLOPS = 2 * B * (d * n + n * c) + 2 * B * (n * c + c * n + d * n) +
@@ -28,7 +31,7 @@ const rows = [["precision", "µs/step", "steps/s", "GFLOP/s", "peak GFLOP/s", "%
 for (const p of ["f32", "f64"] as const) {
   const t = trainers[p];
   const peak = peakGflops(p, t.kernels);
-  const s = timeCall(() => t.steps(STEPS, 0.001), 300, 1500) / STEPS;
+  const s = timeCall(() => t.steps(TIMED_STEPS, 0.001), 300, 1500) / TIMED_STEPS;
   const gf = STEP_FLOPS / s / 1e9;
   rows.push([
     p,
@@ -41,6 +44,12 @@ for (const p of ["f32", "f64"] as const) {
 }
 console.log(`two-layer SGD step, ${(STEP_FLOPS / 1e6).toFixed(2)} MFLOP each:`);
 printTable(rows);
+await writeBenchResults("step", {
+  what:
+    "one SGD step of the paper's two-layer config (d 100, 200 student nodes, 50 outputs, batch 16)",
+  stepFlops: STEP_FLOPS,
+  rows: tableRecords(rows),
+});
 
 for (const p of ["f32", "f64"] as const) {
   Deno.bench({

@@ -6,7 +6,7 @@
 import { WASM_SHA256 } from "../wasm/kernels_wasm.ts";
 import { MATH_PROVENANCE } from "./detmath.ts";
 
-/** The tool's version (kept equal to deno.json's by a test). */
+/** The tool's version (kept equal to deno.json's by tests/version_test.ts). */
 export const VERSION = "0.1.0";
 
 /** Where a result came from: tool, runtime and kernel versions. */

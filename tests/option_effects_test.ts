@@ -1,0 +1,595 @@
+/**
+ * Every run option has an effect: one table, a row per (option, non-default value), each with the
+ * observable the option must change and a check of that observable against what the option says
+ * (a formula, a distribution, a permutation, a list of epochs).
+ *
+ * For each row two things are tested:
+ * 1. with the option set, the observation passes the row's check;
+ * 2. with the option left at its default, the same check FAILS: so the row would catch the option
+ *    being ignored or replaced by its default.
+ * A last test requires a row for every option in `OPTIONS` (the `--help` list): a new option needs
+ * a row here. Shapes are tiny (d 6, 3 teacher nodes, 2 outputs), so the whole file takes seconds.
+ *
+ * To add a row: pick the observation (or write one: `(config) => value`), write `check(observed,
+ * config)` that throws unless `observed` is what `config` implies, and choose a value whose
+ * default-run observation the check rejects (test 2 tells you if it does not).
+ */
+import { OPTIONS, resolveConfig, type RunConfig, type Schedule } from "../src/config.ts";
+import { Kernels } from "../src/kernels.ts";
+import { Rng, STREAM } from "../src/rng.ts";
+import { runToFolder } from "../src/run.ts";
+import { buildTeacher } from "../src/teacher.ts";
+import { Trainer } from "../src/train.ts";
+import { assertAlmostEquals, assertEquals, assertOk } from "./assert.ts";
+
+/** Settings every row starts from (tiny two-layer run, f64). */
+const BASE = {
+  d: 6,
+  widths: [3],
+  outputs: 2,
+  multi: 2,
+  nTrain: 64,
+  nEval: 400,
+  batch: 4,
+  iters: 3,
+  epochs: 2,
+};
+
+/** One row: set `key` to `value` (over BASE and `base`); `observe` must then pass `check`. */
+export interface EffectRow<T = unknown> {
+  /** The option's config key. */
+  key: keyof RunConfig;
+  /** A non-default value, as a config file would give it. */
+  value: unknown;
+  /** Further settings both runs (option set, option at its default) need. */
+  base?: Record<string, unknown>;
+  /** What the option changes, for the test's name. */
+  what: string;
+  /** The observation of a run with this config. */
+  observe: (config: RunConfig) => T | Promise<T>;
+  /** Throws unless `observed` is what `config` implies. */
+  check: (observed: T, config: RunConfig) => void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Observations and checks shared by several rows.
+
+const copy = (t: Trainer, m: { ptr: number; rows: number; cols: number }) =>
+  Float64Array.from(t.kernels.view(m));
+
+/** Layer sizes of teacher and student, and the data sets' shapes. */
+function shapes(c: RunConfig) {
+  const t = new Trainer(c);
+  return {
+    teacher: [...t.teacher.sizes],
+    student: [...t.student.sizes],
+    evalX: [t.eval.x.rows, t.eval.x.cols],
+    evalY: [t.eval.y.rows, t.eval.y.cols],
+    trainX: t.train ? [t.train.x.rows, t.train.x.cols] : null,
+  };
+}
+type Shapes = ReturnType<typeof shapes>;
+
+function checkShapes(o: Shapes, c: RunConfig): void {
+  assertEquals(o.teacher, [c.d, ...c.widths, c.outputs]);
+  assertEquals(o.student, [c.d, ...c.widths.map((w) => w * c.multi), c.outputs]);
+  assertEquals(o.evalX, [c.nEval, c.d]);
+  assertEquals(o.evalY, [c.nEval, c.outputs]);
+  assertEquals(o.trainX, c.nTrain === 0 ? null : [c.nTrain, c.d]);
+}
+
+/** The learning rate of epoch e (written out here, not taken from src/config.ts). */
+function scheduledLr(s: Schedule, e: number): number {
+  return s.filter(([from]) => from <= e).at(-1)![1];
+}
+
+/**
+ * Two epochs of one full-batch step each (batch = n-train, shuffled: every step sees each sample
+ * once): weights before, after one and after two steps, and the full gradient at W0 and W1.
+ */
+function twoSteps(c: RunConfig) {
+  const t = new Trainer(c);
+  const g = t.student.allocLike();
+  const weights = () => t.student.weights.map((m) => copy(t, m));
+  const grad = () => {
+    t.fullGradient(t.train!, g);
+    return g.full.map((m) => copy(t, m));
+  };
+  const w0 = weights(), g0 = grad();
+  t.trainEpoch();
+  const w1 = weights(), g1 = grad();
+  t.trainEpoch();
+  return { w0, g0, w1, g1, w2: weights() };
+}
+
+/**
+ * SGD with momentum and weight decay, as the README states it: g' = g + wd·w; v ← mom·v + g'
+ * (v starts at 0); w ← w − lr·v. Each step must match to 1e-9 of the step's own size.
+ */
+function checkTwoSteps(o: ReturnType<typeof twoSteps>, c: RunConfig): void {
+  const lr0 = scheduledLr(c.lr, 0), lr1 = scheduledLr(c.lr, 1);
+  const mom = c.momentum, wd = c.weightDecay;
+  o.w0.forEach((w0, l) => {
+    const v1 = w0.map((w, i) => o.g0[l][i] + wd * w);
+    const w1 = w0.map((w, i) => w - lr0 * v1[i]);
+    const v2 = o.w1[l].map((w, i) => mom * v1[i] + o.g1[l][i] + wd * w);
+    const w2 = o.w1[l].map((w, i) => w - lr1 * v2[i]);
+    closeRelativeToStep(o.w1[l], w1, w0, `layer ${l}, step 1`);
+    closeRelativeToStep(o.w2[l], w2, o.w1[l], `layer ${l}, step 2`);
+  });
+}
+
+function closeRelativeToStep(
+  actual: Float64Array,
+  expected: Float64Array,
+  before: Float64Array,
+  what: string,
+): void {
+  let step = 0, diff = 0;
+  for (let i = 0; i < actual.length; i++) {
+    step = Math.max(step, Math.abs(expected[i] - before[i]));
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+  }
+  assertOk(step > 0, `${what}: the formula predicts no change`);
+  assertOk(diff <= 1e-9 * step, `${what}: off by ${diff} for a step of ${step}`);
+}
+
+/** Settings of the full-batch step rows: 12 samples, batch 12, shuffled, one step per epoch. */
+const FULL_BATCH = { sampling: "shuffle", nTrain: 12, batch: 12, iters: 1, epochs: 3 };
+
+/** The teacher's weights and the training and eval inputs. */
+function teacherAndData(c: RunConfig) {
+  const t = new Trainer(c);
+  return {
+    teacher: t.teacher.weights.map((m) => copy(t, m)),
+    trainX: t.train ? copy(t, t.train.x) : null,
+    evalX: copy(t, t.eval.x),
+  };
+}
+
+function closeArrays(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
+  assertEquals(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < actual.length; i++) {
+    const tol = 1e-12 * Math.max(1, Math.abs(expected[i]));
+    if (!(Math.abs(actual[i] - expected[i]) <= tol)) {
+      throw new Error(`${what}[${i}]: expected ${expected[i]}, got ${actual[i]}`);
+    }
+  }
+}
+
+/** Gaussian inputs: N(0, data-std²) draws of the seed's data streams, in order. */
+function checkGaussianData(o: ReturnType<typeof teacherAndData>, c: RunConfig): void {
+  const draws = (stream: number, n: number) => {
+    const rng = new Rng(c.seed, stream);
+    return Float64Array.from({ length: n * c.d }, () => rng.normal() * c.dataStd);
+  };
+  closeArrays(o.evalX, draws(STREAM.evalData, c.nEval), "eval inputs");
+  closeArrays(o.trainX!, draws(STREAM.trainData, c.nTrain), "training inputs");
+}
+
+/** The teacher: built from the seed's teacher stream (a fresh build must give the same weights). */
+function checkTeacherFromSeed(o: ReturnType<typeof teacherAndData>, c: RunConfig): void {
+  const t = buildTeacher(new Kernels(c.precision), c, new Rng(c.seed, STREAM.teacher));
+  o.teacher.forEach((w, l) => closeArrays(w, t.getWeights(l), `teacher layer ${l}`));
+}
+
+/** The student's initial weights. */
+function studentInit(c: RunConfig) {
+  const t = new Trainer(c);
+  return { sizes: [...t.student.sizes], weights: t.student.weights.map((m) => copy(t, m)) };
+}
+
+/**
+ * Student init from the seed's student stream: "gaussian" N(0, init-std²) weights and zero biases,
+ * "uniform" weights and biases uniform in ±1/sqrt(fan_in).
+ */
+function checkStudentInit(o: ReturnType<typeof studentInit>, c: RunConfig): void {
+  const rng = new Rng(c.seed, STREAM.student);
+  o.weights.forEach((w, l) => {
+    const fanIn = o.sizes[l], main = fanIn * o.sizes[l + 1];
+    const expected = new Float64Array(w.length);
+    if (c.init === "gaussian") {
+      for (let i = 0; i < main; i++) expected[i] = rng.normal() * c.initStd;
+    } else {
+      const b = 1 / Math.sqrt(fanIn);
+      for (let i = 0; i < w.length; i++) expected[i] = (2 * rng.uniform() - 1) * b;
+    }
+    closeArrays(w, expected, `student layer ${l}`);
+  });
+}
+
+/** Hidden pre-activations and activations of teacher and student on the eval set. */
+function hiddenActivity(c: RunConfig) {
+  const t = new Trainer(c);
+  const of = (net: typeof t.teacher) => {
+    const ws = net.workspace(c.nEval);
+    net.forward(t.eval.x, ws);
+    return { pre: copy(t, ws.pre[0]), act: copy(t, ws.acts[1]), width: net.sizes[1] };
+  };
+  return { teacher: of(t.teacher), student: of(t.student) };
+}
+
+/** Leaky ReLU: act = pre where pre > 0, slope·pre elsewhere, in teacher and student. */
+function checkSlope(o: ReturnType<typeof hiddenActivity>, c: RunConfig): void {
+  for (const [who, h] of Object.entries(o)) {
+    let negatives = 0;
+    for (let i = 0; i < h.pre.length; i++) {
+      const want = h.pre[i] > 0 ? h.pre[i] : c.slope * h.pre[i];
+      if (h.pre[i] < 0) negatives++;
+      if (!(Math.abs(h.act[i] - want) <= 1e-12 * Math.abs(h.pre[i]))) {
+        throw new Error(`${who} activation ${i}: pre ${h.pre[i]} → ${h.act[i]}, want ${want}`);
+      }
+    }
+    assertOk(negatives > 0, `${who}: no negative pre-activation to test the slope on`);
+  }
+}
+
+/** Bias tuning: every hidden teacher node active on half the eval inputs (±0.1). */
+function checkHalfActive(o: ReturnType<typeof hiddenActivity>, c: RunConfig): void {
+  const { pre, width } = o.teacher;
+  for (let j = 0; j < width; j++) {
+    let on = 0;
+    for (let r = 0; r < c.nEval; r++) on += pre[r * width + j] > 0 ? 1 : 0;
+    assertAlmostEquals(on / c.nEval, 0.5, 0.1, `teacher node ${j} active fraction`);
+  }
+}
+
+/** Per-output mean and std of the teacher's outputs on the eval set. */
+function outputMoments(c: RunConfig) {
+  const t = new Trainer(c);
+  const y = copy(t, t.eval.y), n = c.nEval, k = c.outputs;
+  return Array.from({ length: k }, (_, o) => {
+    let s = 0, s2 = 0;
+    for (let r = 0; r < n; r++) s += y[r * k + o];
+    const mean = s / n;
+    for (let r = 0; r < n; r++) s2 += (y[r * k + o] - mean) ** 2;
+    return { mean, std: Math.sqrt(s2 / n) };
+  });
+}
+
+/**
+ * Teacher-aware inputs: pair r (rows 2r, 2r+1) straddles the boundary of first-layer teacher node
+ * r mod m (pre-activations of opposite signs), every point has norm data-std·sqrt(d), and the shift
+ * off the boundary is recovered from the geometry (x± = s±(p ± a·std·n̂) with p on the boundary):
+ * with u± = (x±·n̂)/|x± − (x±·n̂)n̂| and c = p·n̂ = −b/|w|, a·std = c(u₊ − u₋)/(u₊ + u₋).
+ */
+function awareData(c: RunConfig) {
+  const t = new Trainer(c);
+  return { x: copy(t, t.train!.x), w: t.teacher.getWeights(0) };
+}
+
+function awareShifts(o: ReturnType<typeof awareData>, c: RunConfig): number[] {
+  const d = c.d, m = c.widths[0], radius = c.dataStd * Math.sqrt(d);
+  const shifts: number[] = [];
+  for (let r = 0; r + 1 < c.nTrain; r += 2) {
+    const j = (r / 2) % m;
+    const w = Array.from({ length: d }, (_, i) => o.w[i * m + j]), b = o.w[d * m + j];
+    const norm = Math.hypot(...w);
+    const u = [r, r + 1].map((row) => {
+      const x = o.x.subarray(row * d, row * d + d);
+      assertAlmostEquals(Math.hypot(...x), radius, 1e-9 * radius, `row ${row} norm`);
+      const along = x.reduce((s, xi, i) => s + xi * w[i], 0) / norm;
+      const pre = along * norm + b;
+      const across = Math.sqrt(Math.max(0, x.reduce((s, xi) => s + xi * xi, 0) - along ** 2));
+      return { along, pre, across };
+    });
+    assertOk(u[0].pre > 0 && u[1].pre < 0, `pair ${r / 2} does not straddle node ${j}`);
+    const up = u[0].along / u[0].across, um = u[1].along / u[1].across;
+    shifts.push((-b / norm) * (up - um) / (up + um) / c.dataStd);
+  }
+  return shifts;
+}
+
+/** Every pair's shift a lies in [shift, shift + spread], and the draws span most of that range. */
+function checkAwareShifts(o: ReturnType<typeof awareData>, c: RunConfig): void {
+  const a = awareShifts(o, c);
+  const lo = Math.min(...a), hi = Math.max(...a);
+  assertOk(lo >= c.awareShift - 1e-6, `smallest shift ${lo} < ${c.awareShift}`);
+  assertOk(hi <= c.awareShift + c.awareSpread + 1e-6, `largest shift ${hi}`);
+  assertOk(hi - lo >= 0.5 * c.awareSpread, `shifts span only ${hi - lo} of ${c.awareSpread}`);
+}
+
+/** The shuffle orders of three consecutive passes (one pass per epoch) and the batch position. */
+function shuffleOrders(c: RunConfig) {
+  const t = new Trainer(c);
+  const orders: number[][] = [];
+  for (let e = 0; e < 3; e++) {
+    t.trainEpoch();
+    const blobs = t.snapshot().blobs;
+    const last = blobs[blobs.length - 1];
+    orders.push(Array.from(new Int32Array(last.buffer, last.byteOffset, last.byteLength / 4)));
+  }
+  return orders;
+}
+
+function checkPermutations(orders: number[][], c: RunConfig): void {
+  const identity = Array.from({ length: c.nTrain }, (_, i) => i);
+  for (const o of orders) assertEquals([...o].sort((a, b) => a - b), identity, "a permutation");
+  assertOk(new Set(orders.map(String)).size === orders.length, "every pass has its own order");
+}
+
+/** Training steps taken in one epoch, read from the shuffle position (n-train 64 > steps·batch). */
+function positionAfterOneEpoch(c: RunConfig): number {
+  const t = new Trainer(c);
+  t.trainEpoch();
+  return t.snapshot().state.orderPos;
+}
+
+/** The evaluated epochs (metrics.csv) and the epochs with saved correlation matrices. */
+async function runEpochs(c: RunConfig) {
+  const dir = await Deno.makeTempDir({ prefix: "option-effects-" });
+  try {
+    await runToFolder(c, { out: `${dir}/run` });
+    const lines = (await Deno.readTextFile(`${dir}/run/metrics.csv`)).trim().split("\n");
+    const col = lines[0].split(",").indexOf("epoch");
+    const evaluated = lines.slice(1).map((l) => Number(l.split(",")[col]));
+    const saved: number[] = [];
+    for await (const f of Deno.readDir(`${dir}/run`)) {
+      const m = f.name.match(/^corr_eval_layer0_epoch(\d+)\.npy$/);
+      if (m) saved.push(Number(m[1]));
+    }
+    return { evaluated, saved: saved.sort((a, b) => a - b) };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Evaluations at 0, every eval-every epochs, every save-corr-at epoch and the last; matrices at the first, the last and the save-corr-at epochs. */
+function checkRunEpochs(o: Awaited<ReturnType<typeof runEpochs>>, c: RunConfig): void {
+  const all = Array.from({ length: c.epochs + 1 }, (_, e) => e);
+  assertEquals(
+    o.evaluated,
+    all.filter((e) => e % c.evalEvery === 0 || e === c.epochs || c.saveCorrAt.includes(e)),
+    "evaluated epochs",
+  );
+  assertEquals(
+    o.saved,
+    all.filter((e) => e === 0 || e === c.epochs || c.saveCorrAt.includes(e)),
+    "epochs with correlation matrices",
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The table.
+
+const row = <T>(r: EffectRow<T>): EffectRow => r as unknown as EffectRow;
+
+/** Every option's rows. Other options' rows go here too. */
+export const ROWS: EffectRow[] = [
+  row({ key: "d", value: 5, what: "input dimension", observe: shapes, check: checkShapes }),
+  row({ key: "widths", value: [4, 2], what: "layer sizes", observe: shapes, check: checkShapes }),
+  row({ key: "multi", value: 3, what: "student widths", observe: shapes, check: checkShapes }),
+  row({ key: "outputs", value: 3, what: "output units", observe: shapes, check: checkShapes }),
+  row({ key: "nTrain", value: 40, what: "training set", observe: shapes, check: checkShapes }),
+  row({ key: "nTrain", value: 0, what: "no fixed set", observe: shapes, check: checkShapes }),
+  row({ key: "nEval", value: 30, what: "eval set", observe: shapes, check: checkShapes }),
+  row({
+    key: "p",
+    value: 1.5,
+    base: { widths: [4], outputs: 4 },
+    what: "fan-out of teacher node i divided by (i+1)^p",
+    observe: (c) => new Trainer(c).teacher.getWeights(1),
+    check: (w, c) => {
+      const t0 = buildTeacher(
+        new Kernels(c.precision),
+        { ...c, p: 0 },
+        new Rng(c.seed, STREAM.teacher),
+      );
+      const grid = t0.getWeights(1), m = c.widths[0], k = c.outputs;
+      const want = grid.map((g, at) => at < m * k ? g * Math.pow(Math.floor(at / k) + 1, -c.p) : g);
+      assertOk(grid.some((g, at) => at >= k && at < m * k && g !== 0), "no fan-out to scale");
+      closeArrays(w, want, "teacher output layer");
+    },
+  }),
+  row({
+    key: "dataStd",
+    value: 3,
+    what: "inputs are N(0, std²) draws",
+    observe: teacherAndData,
+    check: checkGaussianData,
+  }),
+  row({
+    key: "seed",
+    value: 7,
+    what: "teacher and data from the seed's streams",
+    observe: teacherAndData,
+    check: (o, c) => {
+      checkTeacherFromSeed(o, c);
+      checkGaussianData(o, c);
+    },
+  }),
+  row({
+    key: "data",
+    value: "teacher-aware",
+    what: "pairs straddling the teacher's boundaries",
+    observe: awareData,
+    check: checkAwareShifts,
+  }),
+  row({
+    key: "awareShift",
+    value: 2,
+    base: { data: "teacher-aware" },
+    what: "shifts off the boundary",
+    observe: awareData,
+    check: checkAwareShifts,
+  }),
+  row({
+    key: "awareSpread",
+    value: 3,
+    base: { data: "teacher-aware" },
+    what: "spread of the shifts",
+    observe: awareData,
+    check: checkAwareShifts,
+  }),
+  row({
+    key: "batch",
+    value: 12,
+    base: { ...FULL_BATCH, batch: 4 },
+    what: "one step = the full-batch gradient step",
+    observe: twoSteps,
+    check: checkTwoSteps,
+  }),
+  row({
+    key: "lr",
+    value: "0:0.05,1:0.02",
+    base: FULL_BATCH,
+    what: "step size per epoch",
+    observe: twoSteps,
+    check: checkTwoSteps,
+  }),
+  row({
+    key: "momentum",
+    value: 0.9,
+    base: FULL_BATCH,
+    what: "second step carries the first",
+    observe: twoSteps,
+    check: checkTwoSteps,
+  }),
+  row({
+    key: "weightDecay",
+    value: 0.1,
+    base: FULL_BATCH,
+    what: "decay term in the step",
+    observe: twoSteps,
+    check: checkTwoSteps,
+  }),
+  row({
+    key: "sampling",
+    value: "shuffle",
+    base: { ...FULL_BATCH, sampling: undefined },
+    what: "a batch of n-train samples is each sample once",
+    observe: twoSteps,
+    check: checkTwoSteps,
+  }),
+  row({
+    key: "sampling",
+    value: "shuffle",
+    base: { nTrain: 8, batch: 4, iters: 2, epochs: 3 },
+    what: "a new permutation every pass",
+    observe: shuffleOrders,
+    check: checkPermutations,
+  }),
+  row({
+    key: "iters",
+    value: 5,
+    base: { sampling: "shuffle" },
+    what: "steps per epoch",
+    observe: positionAfterOneEpoch,
+    check: (pos, c) => assertEquals(pos, c.iters * c.batch),
+  }),
+  row({
+    key: "precision",
+    value: "f32",
+    what: "float type of the memory",
+    observe: (c) => {
+      const t = new Trainer(c);
+      return t.kernels.view(t.student.weights[0]).constructor.name;
+    },
+    check: (name, c) => assertEquals(name, c.precision === "f32" ? "Float32Array" : "Float64Array"),
+  }),
+  row({
+    key: "init",
+    value: "uniform",
+    what: "student init distribution",
+    observe: studentInit,
+    check: checkStudentInit,
+  }),
+  row({
+    key: "initStd",
+    value: 0.1,
+    what: "std of the Gaussian init",
+    observe: studentInit,
+    check: checkStudentInit,
+  }),
+  row({
+    key: "teacherBias",
+    value: 0.3,
+    what: "the teacher's bias rows",
+    observe: (c) => {
+      const t = new Trainer(c).teacher;
+      return t.weights.map((_, l) =>
+        Array.from(t.getWeights(l).slice(t.sizes[l] * t.sizes[l + 1]))
+      );
+    },
+    check: (rows, c) => {
+      for (const r of rows) assertEquals(r, r.map(() => c.teacherBias));
+    },
+  }),
+  row({
+    key: "biasTuning",
+    value: true,
+    base: { teacherBias: 2 },
+    what: "teacher nodes active on half the inputs",
+    observe: hiddenActivity,
+    check: checkHalfActive,
+  }),
+  row({
+    key: "standardize",
+    value: true,
+    what: "teacher outputs with zero mean and unit std",
+    observe: outputMoments,
+    check: (moments) => {
+      for (const { mean, std } of moments) {
+        assertAlmostEquals(mean, 0, 0.15, "output mean");
+        assertAlmostEquals(std, 1, 0.15, "output std");
+      }
+    },
+  }),
+  row({
+    key: "slope",
+    value: 0.2,
+    what: "leaky ReLU of teacher and student",
+    observe: hiddenActivity,
+    check: checkSlope,
+  }),
+  row({ key: "epochs", value: 3, what: "epochs run", observe: runEpochs, check: checkRunEpochs }),
+  row({
+    key: "evalEvery",
+    value: 3,
+    base: { epochs: 4 },
+    what: "evaluated epochs",
+    observe: runEpochs,
+    check: checkRunEpochs,
+  }),
+  row({
+    key: "saveCorrAt",
+    value: [1],
+    base: { epochs: 4, evalEvery: 2 },
+    what: "saved correlation matrices",
+    observe: runEpochs,
+    check: checkRunEpochs,
+  }),
+];
+
+function configs(r: EffectRow): { on: RunConfig; off: RunConfig } {
+  const settings: Record<string, unknown> = { ...BASE, ...r.base };
+  for (const [k, v] of Object.entries(settings)) if (v === undefined) delete settings[k];
+  return {
+    on: resolveConfig({ settings: { ...settings, [r.key]: r.value } }),
+    off: resolveConfig({ settings }),
+  };
+}
+
+for (const r of ROWS) {
+  Deno.test(`--${OPTIONS.find((o) => o.key === r.key)!.flag} ${r.value}: ${r.what}`, async () => {
+    const { on, off } = configs(r);
+    assertOk(
+      JSON.stringify(on[r.key]) !== JSON.stringify(off[r.key]),
+      `${JSON.stringify(r.value)} is the default`,
+    );
+    r.check(await r.observe(on), on);
+    const atDefault = await r.observe(off);
+    let rejected = false;
+    try {
+      r.check(atDefault, on);
+    } catch {
+      rejected = true;
+    }
+    assertOk(rejected, "the check also passes with the option at its default: it cannot fail");
+  });
+}
+
+Deno.test("every run option has a row in the option-effects table", () => {
+  const covered = new Set(ROWS.map((r) => r.key));
+  assertEquals(OPTIONS.map((o) => o.key).filter((k) => !covered.has(k)), []);
+});
