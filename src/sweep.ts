@@ -8,7 +8,9 @@
  * - `runs/<hash>/`: one run folder per job, named by the first 12 hex digits of the sha256 of the
  *   job's resolved configuration as canonical JSON (sorted keys); `result.json` marks a finished
  *   job, `error.json` a failed one (with the error and the configuration);
- * - `sweep.csv`: one row per finished or failed job: hash, status, grid keys, seed, the numeric
+ * - `sweep.csv`: one row per finished or failed job (status `completed`, `diverged`, `failed`, or
+ *   `unreadable` when its result.json cannot be read, the reason in `error`): hash, status, grid
+ *   keys, seed, the numeric
  *   fields of `result.final` (snake_case, arrays as `name_i`) and of the final per-layer summaries
  *   in `result.layers` if any (`layer<l>_<field>`), seconds, error; rebuilt from what
  *   is on disk each time a job ends, so any shard or rerun leaves it complete;
@@ -510,8 +512,12 @@ export async function writeSweepCsv(out: string): Promise<number> {
   for (const job of manifest.jobs) {
     const dir = `${out}/runs/${job.hash}`;
     const row: Record<string, unknown> = { hash: job.hash, ...job.point, seed: job.seed };
-    const result = await readJson(`${dir}/result.json`) as RunResult | null;
-    if (result) {
+    const read = await readJsonOrError(`${dir}/result.json`);
+    const result = read.value as RunResult | null;
+    if (read.error) {
+      row.status = "unreadable";
+      row.error = read.error;
+    } else if (result) {
       row.status = result.status ?? "completed";
       const metrics = flattenNumbers(result.final);
       // final per-layer summaries (alignment), when the run wrote them: layer<l>_<field>
@@ -530,13 +536,12 @@ export async function writeSweepCsv(out: string): Promise<number> {
       const d = result.divergence;
       if (d) row.error = `diverged after epoch ${d.epoch}: ${d.quantity} = ${d.value}`;
     } else {
-      const err = await readJson(`${dir}/error.json`) as
-        | { error?: string; seconds?: number }
-        | null;
-      if (!err) continue;
+      const read = await readJsonOrError(`${dir}/error.json`);
+      const err = read.value as { error?: string; seconds?: number } | null;
+      if (!err && !read.error) continue;
       row.status = "failed";
-      row.seconds = err.seconds;
-      row.error = err.error ?? "unknown error";
+      row.seconds = err?.seconds;
+      row.error = read.error ?? err?.error ?? "unknown error";
     }
     rows.push(row);
   }
@@ -547,11 +552,28 @@ export async function writeSweepCsv(out: string): Promise<number> {
   return rows.length;
 }
 
+/** A JSON file's value, or null if the file does not exist; any other failure throws. */
 async function readJson(path: string): Promise<unknown> {
+  let text: string;
   try {
-    return JSON.parse(await Deno.readTextFile(path));
-  } catch {
-    return null;
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${path} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** readJson, with a failure as an `error` instead of a throw (for one row of sweep.csv). */
+async function readJsonOrError(path: string): Promise<{ value: unknown; error?: string }> {
+  try {
+    return { value: await readJson(path) };
+  } catch (e) {
+    return { value: null, error: (e instanceof Error ? e.message : String(e)).split("\n")[0] };
   }
 }
 
@@ -573,8 +595,17 @@ export interface SweepProgress {
   eta: number;
 }
 
-/** How one job is run; the default runs it in a Deno Worker with `runToFolder`. */
-export type JobRunner = (job: SweepJob, dir: string, force: boolean) => Promise<RunResult>;
+/**
+ * How one job is run; the default runs it in a Deno Worker with `runToFolder`. `force`: the job's
+ * folder exists (replace it); `resume`: it was left incomplete (continue from its checkpoint if it
+ * has one; a checkpoint that cannot be resumed is an error, never silently dropped).
+ */
+export type JobRunner = (
+  job: SweepJob,
+  dir: string,
+  force: boolean,
+  resume: boolean,
+) => Promise<RunResult>;
 
 /** Options of {@linkcode runSweep}. */
 export interface SweepOptions {
@@ -647,7 +678,7 @@ class WorkerPool {
     if (next) next(this.#spawn());
   }
 
-  run: JobRunner = async (job, dir, force) => {
+  run: JobRunner = async (job, dir, force, resume) => {
     const w = await this.#take();
     const reply = await new Promise<WorkerReply>((resolve) => {
       w.onmessage = (e: MessageEvent<WorkerReply>) => resolve(e.data);
@@ -655,7 +686,7 @@ class WorkerPool {
         e.preventDefault();
         resolve({ ok: false, crashed: true, error: `worker crashed: ${e.message}` });
       };
-      w.postMessage({ config: job.config, hash: job.hash, out: dir, force });
+      w.postMessage({ config: job.config, hash: job.hash, out: dir, force, resume });
     });
     if (reply.crashed) this.#replace(w);
     else this.#give(w);
@@ -672,8 +703,9 @@ class WorkerPool {
 
 /**
  * Runs a sweep (or one shard of it) into `opts.out`: writes the manifest, skips finished jobs,
- * redoes incomplete or failed ones from scratch, records failures in `error.json` and goes on,
- * and rewrites `sweep.csv` as jobs end. Call {@linkcode checkSweepFolder} first to get usage
+ * continues incomplete ones from their checkpoints (from scratch without one), redoes failed ones
+ * from scratch, records failures (a checkpoint that cannot be resumed included) in `error.json`
+ * and goes on, and rewrites `sweep.csv` as jobs end. Call {@linkcode checkSweepFolder} first to get usage
  * errors before anything is written (this function calls it too).
  */
 export async function runSweep(plan: SweepPlan, opts: SweepOptions): Promise<SweepSummary> {
@@ -689,12 +721,12 @@ export async function runSweep(plan: SweepPlan, opts: SweepOptions): Promise<Swe
   }
   await Deno.mkdir(`${out}/runs`, { recursive: true });
   const mine = shardJobs(plan.jobs, shard);
-  const todo: { job: SweepJob; force: boolean }[] = [];
+  const todo: { job: SweepJob; force: boolean; resume: boolean }[] = [];
   let skipped = 0;
   for (const job of mine) {
     const state = await jobState(out, job.hash);
     if (state === "completed") skipped++;
-    else todo.push({ job, force: state !== "pending" });
+    else todo.push({ job, force: state !== "pending", resume: state === "incomplete" });
   }
   const log = async (event: string, job: SweepJob, extra: Record<string, unknown> = {}) => {
     const line = JSON.stringify({
@@ -751,14 +783,14 @@ export async function runSweep(plan: SweepPlan, opts: SweepOptions): Promise<Swe
   let next = 0;
   const lane = async () => {
     while (next < todo.length) {
-      const { job, force } = todo[next++];
+      const { job, force, resume } = todo[next++];
       const dir = `${out}/runs/${job.hash}`;
       running++;
       progress();
       await log("start", job);
       const j0 = performance.now();
       try {
-        await runJob(job, dir, force);
+        await runJob(job, dir, force, resume);
         completed++;
         await log("completed", job, { seconds: (performance.now() - j0) / 1000 });
       } catch (e) {

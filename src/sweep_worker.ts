@@ -1,9 +1,11 @@
 /**
- * The Deno Worker of a sweep: receives `{ config, hash, out, force }`, trains the run into `out`
- * with {@linkcode runToFolder}, and posts back `{ ok: true, result }` or `{ ok: false, error }`.
- * A job whose folder was left incomplete (`force`) continues from its checkpoint when it has a
- * usable one, and starts again from scratch otherwise. One job at a time; the worker stays alive
- * for the next one.
+ * The Deno Worker of a sweep: receives `{ config, hash, out, force, resume }`, trains the run into
+ * `out` with {@linkcode runToFolder}, and posts back `{ ok: true, result }` or `{ ok: false, error }`.
+ * A job whose folder was left incomplete (`resume`) continues from its checkpoint, or starts again
+ * from scratch when it has none (the only case caught): a checkpoint that cannot be resumed
+ * (corrupt, truncated, unreadable) fails the job with the reason, which the sweep records in the
+ * job's `error.json` and in `sweep.csv`; the next run of the sweep redoes a failed job from scratch.
+ * One job at a time; the worker stays alive for the next one.
  *
  * Test hook: when the environment variable SPECIALIZE_FAIL_JOB is readable (env permission already
  * granted; never prompted) and equals the job's hash, the job throws instead of running.
@@ -21,6 +23,7 @@ interface JobMessage {
   hash: string;
   out: string;
   force: boolean;
+  resume: boolean;
 }
 
 function injectedFailure(hash: string): boolean {
@@ -29,23 +32,33 @@ function injectedFailure(hash: string): boolean {
     (Deno.env.get("SPECIALIZE_FAIL_JOB") ?? "").split(",").includes(hash);
 }
 
-/** The result of resuming an incomplete job from its checkpoint, or null if it has none usable. */
+/**
+ * The result of resuming an incomplete job from its checkpoint, or null if it has no checkpoint.
+ * Anything else that goes wrong is thrown, with what was being done.
+ */
 async function resumeFromCheckpoint(out: string): Promise<RunResult | null> {
+  const path = `${out}/${CHECKPOINT_FILE}`;
   try {
-    await Deno.stat(`${out}/${CHECKPOINT_FILE}`);
+    await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+  try {
     return (await resumeRun(out)).result;
-  } catch {
-    return null;
+  } catch (e) {
+    const why = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+    throw new Error(`Cannot resume from ${path} (the next run redoes the job): ${why}`);
   }
 }
 
 self.onmessage = async (e: MessageEvent<JobMessage>) => {
-  const { config, hash, out, force } = e.data;
+  const { config, hash, out, force, resume } = e.data;
   try {
     if (injectedFailure(hash)) {
       throw new Error(`Injected failure of job ${hash} (SPECIALIZE_FAIL_JOB)`);
     }
-    const result = (force && await resumeFromCheckpoint(out)) ||
+    const result = (resume && await resumeFromCheckpoint(out)) ||
       await runToFolder(config, { out, force });
     self.postMessage({ ok: true, result });
   } catch (err) {

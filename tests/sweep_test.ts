@@ -414,3 +414,40 @@ Deno.test("a folder that is not a sweep, or holds another sweep, is refused unto
   assertEquals(await Deno.readTextFile(`${dir}/s/sweep.json`), before);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("resuming a sweep: a corrupt checkpoint fails the job with the reason, recorded; the next run redoes it", async () => {
+  const dir = await Deno.makeTempDir();
+  const plan = await planSweep({ base: { ...TINY }, grid: [parseGrid("multi=1,2")] });
+  const first = await runSweep(plan, { out: dir, jobs: 1 });
+  assertEquals([first.completed, first.failures.length], [2, 0]);
+  // job 0 "killed" after a checkpoint that is now damaged; job 1 killed before any checkpoint
+  const [bad, bare] = plan.jobs.map((j) => `${dir}/runs/${j.hash}`);
+  await Deno.remove(`${bad}/result.json`);
+  await Deno.writeFile(`${bad}/checkpoint.bin`, new TextEncoder().encode("SPECKPT1garbage"));
+  await Deno.remove(`${bare}/result.json`);
+
+  const second = await runSweep(plan, { out: dir, jobs: 1 });
+  assertEquals(second.completed, 1, "the job without a checkpoint starts again from scratch");
+  assertEquals(second.failures.map((f) => f.hash), [plan.jobs[0].hash]);
+  assertOk(
+    /Cannot resume from .*checkpoint\.bin.*Corrupt checkpoint/.test(second.failures[0].error),
+    second.failures[0].error,
+  );
+  const err = JSON.parse(await Deno.readTextFile(`${bad}/error.json`));
+  assertEquals(err.error, second.failures[0].error);
+  const csv = await Deno.readTextFile(`${dir}/sweep.csv`);
+  assertOk(csv.includes(`${plan.jobs[0].hash},failed,`) && csv.includes("Corrupt checkpoint"), csv);
+
+  const third = await runSweep(plan, { out: dir, jobs: 1 });
+  assertEquals([third.completed, third.skipped, third.failures.length], [1, 1, 0]);
+  assertOk(await exists(`${bad}/result.json`) && !(await exists(`${bad}/error.json`)));
+
+  // a result.json that cannot be read is shown in sweep.csv with the reason, not dropped
+  await Deno.writeTextFile(`${bare}/result.json`, "{ not json");
+  const fourth = await runSweep(plan, { out: dir, jobs: 1 });
+  assertEquals([fourth.skipped, fourth.csvRows], [2, 2]);
+  const rows = (await Deno.readTextFile(`${dir}/sweep.csv`)).trim().split("\n");
+  const row = rows.find((l) => l.startsWith(plan.jobs[1].hash))!;
+  assertOk(/,unreadable,.*result\.json is not valid JSON/.test(row), row);
+  await Deno.remove(dir, { recursive: true });
+});
