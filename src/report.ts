@@ -1189,8 +1189,16 @@ export interface ReportSummary {
   kind: "run" | "sweep";
   /** Finished runs read. */
   runs: number;
-  /** SVG files written, with the axis titles each contains. */
-  figures: { file: string; title: string; axisTitles: string[] }[];
+  /**
+   * SVG files written, with the axis titles each contains and the rows it plots (one record per
+   * mark: panel `row`/`col`, `series` or `color`, `x`, `y`, and `lo`/`hi` for bands).
+   */
+  figures: {
+    file: string;
+    title: string;
+    axisTitles: string[];
+    data: Record<string, unknown>[];
+  }[];
   /** Figures not drawn and why. */
   skipped: { title: string; reason: string }[];
   /** CSV tables written. */
@@ -1256,7 +1264,14 @@ export async function writeReport(dir: string, opts: ReportOptions = {}): Promis
     kind: study.kind,
     runs: study.runs.length,
     figures: figures.flatMap((f) =>
-      "file" in f ? [{ file: f.file, title: f.title, axisTitles: f.axisTitles }] : []
+      "file" in f
+        ? [{
+          file: f.file,
+          title: f.title,
+          axisTitles: f.axisTitles,
+          data: (f.spec.data as { values?: Record<string, unknown>[] } | undefined)?.values ?? [],
+        }]
+        : []
     ),
     skipped: figures.flatMap((f) => "skipped" in f ? [{ title: f.title, reason: f.skipped }] : []),
     tables: tables.map((t) => t.file),
