@@ -51,8 +51,11 @@ export {
   label,
   makeDataSet,
   makeTeacherAwareDataSet,
+  type Subsample,
+  subsample,
 } from "./src/data.ts";
 export {
+  type BatchGradNorms,
   type EpochMetrics,
   Trainer,
   type TrainerRngState,

@@ -25,7 +25,6 @@ import {
   TAUS,
   type TeacherSummary,
 } from "./alignment.ts";
-import { lrAt } from "./config.ts";
 import { CHUNK_ROWS, type DataSet, forEachChunk } from "./data.ts";
 import {
   type BetaLayer,
@@ -71,6 +70,10 @@ export interface SplitInput {
   gradients?: boolean;
   /** Whether boundary observability is measured on this split (default: as `gradients`). */
   observability?: boolean;
+  /** Whether E_x[β] of the hidden layers below the top one is sampled on this split (default
+   * true); when false their `betaNorm` is NaN. The top hidden layer's β does not depend on x and
+   * is given on every split. */
+  beta?: boolean;
 }
 
 /** Measurements of one hidden layer on one split. */
@@ -87,7 +90,7 @@ export interface LayerAnalysis {
   dead: Uint8Array;
   /** Per student: L2 norm of its fan-out weights (bias excluded). */
   fanoutNorm: Float64Array;
-  /** Per student: sqrt(E_x[β_kk(x)]). */
+  /** Per student: sqrt(E_x[β_kk(x)]) (NaN below the top layer on splits with `beta` false). */
   betaNorm: Float64Array;
   /** E_x[β] of this layer (diagonal, and the matrices when asked for). */
   beta: BetaLayer;
@@ -293,7 +296,7 @@ export class Analyzer {
     }
     st.perSample.reset();
     st.beta.reset();
-    let sse = 0, first = true, betaLeft = this.options.betaSamples;
+    let sse = 0, first = true, betaLeft = sp.beta === false ? 0 : this.options.betaSamples;
     const cache = this.#teacherCache(data);
     const tActs: Mat[] = [], tGates: Mat[] = [];
     forEachChunk(data.n, (start, rows) => {
@@ -365,8 +368,11 @@ export class Analyzer {
 }
 
 /**
- * The splits of a trainer: train (with gradients) and eval, or eval alone (with gradients) when
- * the run draws fresh samples. Observability is measured on the gradient split when asked for.
+ * The splits of a trainer: train (its fixed training subsample {@linkcode Trainer.trainEval}, with
+ * gradients) and eval, or eval alone (with gradients) when the run draws fresh samples.
+ * Observability is measured on the gradient split when asked for; E_x[β] of the lower hidden
+ * layers (a property of the student over the input distribution, one backward pass per output
+ * and sample) on the eval split only.
  *
  * @example
  * ```ts
@@ -376,9 +382,9 @@ export class Analyzer {
  * ```
  */
 export function trainerSplits(trainer: Trainer, observability = true): SplitInput[] {
-  return trainer.train
+  return trainer.trainEval
     ? [
-      { name: "train", data: trainer.train, gradients: true, observability },
+      { name: "train", data: trainer.trainEval, gradients: true, observability, beta: false },
       { name: "eval", data: trainer.eval, observability: false },
     ]
     : [{ name: "eval", data: trainer.eval, gradients: true, observability }];
@@ -427,12 +433,14 @@ export function evaluateTrainer(
   const splits = a.analyze(trainerSplits(trainer, options.observability ?? true));
   const byName = (n: string) => splits.find((s) => s.name === n);
   const gradSplit = splits.find((s) => s.gradients !== null)!;
+  const { epoch, lr, batchGradNorm } = trainer.metricsBase();
   const metrics: EpochMetrics = {
-    epoch: trainer.epoch,
-    lr: lrAt(trainer.config.lr, Math.max(0, trainer.epoch - 1)),
+    epoch,
+    lr,
     trainMse: byName("train")?.mse ?? trainer.lastEpochBatchMse,
     evalMse: byName("eval")!.mse,
     gradNorm: gradSplit.gradients!.fullBatchNorm,
+    batchGradNorm,
   };
   return { metrics, splits };
 }

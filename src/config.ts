@@ -36,6 +36,9 @@ export interface RunConfig {
   nTrain: number;
   /** Evaluation set size. */
   nEval: number;
+  /** Training-set measurements use a fixed subsample of this many training samples (the whole
+   * training set when it is not larger), drawn once from its own random stream. */
+  nTrainEval: number;
   /** Minibatch size. */
   batch: number;
   /** Learning rate schedule, epoch → lr. */
@@ -192,6 +195,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 10000,
     min: 1,
     help: "evaluation set size",
+  },
+  {
+    key: "nTrainEval",
+    flag: "n-train-eval",
+    kind: "int",
+    default: 10000,
+    min: 1,
+    help: "training-set measurements on a fixed subsample of this many samples (all if fewer)",
   },
   { key: "batch", flag: "batch", kind: "int", default: 16, min: 1, help: "minibatch size" },
   {
@@ -520,8 +531,8 @@ function checkCombination(c: RunConfig): void {
 export const MEMORY_LIMIT = 3.5 * 2 ** 30;
 
 /**
- * Estimated bytes of WASM memory a run needs: data sets, both networks, training buffers,
- * evaluation chunks and the analysis' cache of teacher activations.
+ * Estimated bytes of WASM memory a run needs: data sets (with the training subsample), both
+ * networks, training buffers, evaluation chunks and the analysis' cache of teacher activations.
  */
 export function estimateMemory(c: RunConfig): number {
   const bpe = c.precision === "f32" ? 4 : 8;
@@ -531,13 +542,18 @@ export function estimateMemory(c: RunConfig): number {
   for (let l = 0; l + 1 < student.length; l++) {
     weights += (student[l] + 1) * student[l + 1] * 4 + (teacher[l] + 1) * teacher[l + 1];
   }
-  const rows = c.nTrain + c.nEval;
+  const subsample = c.nTrain > c.nTrainEval ? c.nTrainEval : 0;
+  const rows = c.nTrain + c.nEval + subsample;
   const data = rows * (c.d + c.outputs);
   const chunk = 1024;
   const acts = chunk * (student.reduce((a, b) => a + b, 0) + teacher.reduce((a, b) => a + b, 0)) *
     3;
-  // The analysis caches teacher activations of the fixed data sets (at most 64 MiB).
-  const teacherCache = Math.min(64 * 2 ** 20, rows * c.widths.reduce((a, b) => a + b, 0) * bpe);
+  // The analysis caches teacher activations of the measured data sets (at most 64 MiB).
+  const measured = Math.min(c.nTrain, c.nTrainEval) + c.nEval;
+  const teacherCache = Math.min(
+    64 * 2 ** 20,
+    2 * measured * c.widths.reduce((a, b) => a + b, 0) * bpe,
+  );
   return (weights + data + acts) * bpe + teacherCache;
 }
 

@@ -53,6 +53,52 @@ export function makeDataSet(teacher: Network, n: number, std: number, rng: Rng):
   return { n, x, y };
 }
 
+/** A data set's fixed subsample: its rows at `indices`, or the data set itself (`indices` null). */
+export interface Subsample {
+  /** The subsample (the data set itself when it was not larger than asked). */
+  readonly data: DataSet;
+  /** The rows taken, ascending, or null when the subsample is the whole data set. */
+  readonly indices: Int32Array | null;
+}
+
+/**
+ * A fixed subsample of n distinct rows of a data set, drawn from `rng` by a partial Fisher–Yates
+ * shuffle and kept in ascending row order; the rows are copied into new WASM buffers. When n ≥
+ * data.n the data set itself is returned and nothing is drawn or copied.
+ *
+ * @example
+ * ```ts
+ * import { Kernels, makeDataSet, Network, Rng, subsample } from "../mod.ts";
+ * const k = new Kernels("f64");
+ * const net = new Network(k, [4, 3, 2]);
+ * const data = makeDataSet(net, 100, 1, new Rng(1, 2));
+ * const sub = subsample(k, data, 10, new Rng(1, 6));
+ * console.log(sub.data.n, sub.indices); // 10, Int32Array of 10 ascending rows
+ * ```
+ */
+export function subsample(k: Kernels, data: DataSet, n: number, rng: Rng): Subsample {
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RangeError(`Subsample size must be a positive integer, got ${n}`);
+  }
+  if (n >= data.n) return { data, indices: null };
+  const perm = new Int32Array(data.n);
+  for (let i = 0; i < data.n; i++) perm[i] = i;
+  for (let i = 0; i < n; i++) {
+    const j = i + rng.int(data.n - i), t = perm[i];
+    perm[i] = perm[j];
+    perm[j] = t;
+  }
+  const indices = perm.slice(0, n).sort();
+  const x = k.alloc(n, data.x.cols), y = k.alloc(n, data.y.cols);
+  const mark = k.mark();
+  const idxPtr = k.allocI32(n);
+  k.viewI32(idxPtr, n).set(indices);
+  k.gatherRows(data.x, idxPtr, x);
+  k.gatherRows(data.y, idxPtr, y);
+  k.release(mark);
+  return { data: { n, x, y }, indices };
+}
+
 /**
  * The teacher-aware training set (docs/science.md, "Data"; the sample-complexity experiment): for each first-layer
  * teacher node j in turn, draw a Gaussian point, project it onto the node's boundary hyperplane

@@ -37,6 +37,7 @@ export const STREAM = {
   evalData: 3,
   student: 4,
   batches: 5,
+  trainEval: 6,
 } as const;
 
 /**

@@ -4,8 +4,10 @@
  *
  * Folder contents (weights are (inputs+1) × outputs per layer, bias last row):
  * - `config.json`: the resolved configuration, plus `meta` (tool, Deno, V8 versions, WASM hash);
- * - `metrics.csv`: one row per evaluation: epoch, lr, train_mse, eval_mse, grad_norm_<l>…, then
- *   per-sample gradient norms of the training set: grad_sample_max, _mean, _q50, _q90, _q99 and
+ * - `metrics.csv`: one row per evaluation: epoch, lr, train_mse, eval_mse, grad_norm_<l>… (the
+ *   training subsample's full-batch gradient), grad_batch_mean_<l>, grad_batch_max_<l> (minibatch
+ *   gradient norms over the steps of the epoch just trained; empty at epoch 0), then per-sample
+ *   gradient norms of the training subsample: grad_sample_max, _mean, _q50, _q90, _q99 and
  *   grad_sample_max_<l> per weight layer;
  * - `alignment.csv`: per evaluation, split, hidden layer (0 = lowest) and teacher (0 = strongest):
  *   best student, best correlation, students above each τ;
@@ -17,6 +19,8 @@
  *   observability of the training set, `obs_train_layer<l>_epoch<e>.npy` (teachers × students);
  * - `teacher_w<l>.npy`, `student_init_w<l>.npy`, `student_final_w<l>.npy`;
  * - `train_x.npy`, `train_y.npy` (fixed training set only), `eval_x.npy`, `eval_y.npy`;
+ * - `train_eval_idx.npy`: the rows of the training set that training-set measurements use, when
+ *   `nTrainEval` is smaller than the training set;
  * - `checkpoint.bin`: the state after the last completed epoch (see `checkpoint.ts`), replaced
  *   atomically every epoch; `resumeRun` continues from it with results identical to an
  *   uninterrupted run;
@@ -71,8 +75,16 @@ export interface Divergence {
 export interface RunTiming {
   /** Seconds spent in SGD steps. */
   trainSeconds: number;
-  /** Seconds spent in evaluations. */
+  /** Seconds spent in evaluations (the measurements, not writing their files). */
   evalSeconds: number;
+  /** Seconds of the whole training loop: steps, evaluations, files and checkpoints. */
+  wallSeconds: number;
+  /** Evaluations made. */
+  evaluations: number;
+  /** evalSeconds ÷ wallSeconds: the share of the run's wall time spent evaluating. */
+  evalFraction: number;
+  /** Seconds of one evaluation ÷ seconds of one training epoch (mean over the run). */
+  evalPerEpoch: number;
   /** SGD steps per second. */
   stepsPerSecond: number;
   /** Times the run was resumed from a checkpoint. */
@@ -200,7 +212,17 @@ export async function checkOutFolder(out: string, force = false): Promise<void> 
 
 /** CSV text of one metrics row. */
 function metricsRow(m: EpochMetrics, splits: SplitAnalysis[]): string {
-  return [m.epoch, m.lr, m.trainMse, m.evalMse, ...m.gradNorm, ...gradientCsvValues(splits)]
+  const b = m.batchGradNorm;
+  const batch = m.gradNorm.flatMap((_, l) => b ? [String(b.mean[l]), String(b.max[l])] : ["", ""]);
+  return [
+    m.epoch,
+    m.lr,
+    m.trainMse,
+    m.evalMse,
+    ...m.gradNorm,
+    ...batch,
+    ...gradientCsvValues(splits),
+  ]
     .join(",") + "\n";
 }
 
@@ -226,6 +248,9 @@ interface RunState {
   final: EpochMetrics;
   trainMs: number;
   evalMs: number;
+  /** Absent in checkpoints of older versions. */
+  wallMs?: number;
+  evaluations?: number;
   resumes: number;
   timeline: ReturnType<SpecializationTimeline["getState"]>;
   last: { layers: LayerResult[]; gradSample: SampleGradientStats };
@@ -264,6 +289,10 @@ export async function runToFolder(config: RunConfig, opts: RunOptions): Promise<
   if (trainer.train) {
     await save("train_x", trainer.train.x);
     await save("train_y", trainer.train.y);
+  }
+  if (trainer.trainEvalIndices) {
+    const data = trainer.trainEvalIndices;
+    await writeFileAtomic(`${out}/train_eval_idx.npy`, encodeNpy({ data, shape: [data.length] }));
   }
   await save("eval_x", trainer.eval.x);
   await save("eval_y", trainer.eval.y);
@@ -379,12 +408,15 @@ async function trainAndRecord(
   const layers = trainer.student.depth;
   const header = ["epoch", "lr", "train_mse", "eval_mse"];
   for (let l = 0; l < layers; l++) header.push(`grad_norm_${l}`);
+  for (let l = 0; l < layers; l++) header.push(`grad_batch_mean_${l}`, `grad_batch_max_${l}`);
   header.push(...gradientCsvHeader(layers));
   let csv = state?.metricsCsv ?? header.join(",") + "\n";
   const timeline = new SpecializationTimeline(TAUS);
   if (state) timeline.setState(state.timeline);
   const saveCorrAt = new Set(config.saveCorrAt);
   let trainMs = state?.trainMs ?? 0, evalMs = state?.evalMs ?? 0;
+  let evaluations = state?.evaluations ?? 0;
+  const wallStart = performance.now() - (state?.wallMs ?? 0);
   let last = state?.last ?? null;
   const evaluate = async (isLast: boolean) => {
     const t0 = performance.now();
@@ -393,6 +425,7 @@ async function trainAndRecord(
     // Observability is only needed where its matrices are saved.
     const { metrics: m, splits } = evaluateTrainer(trainer, { observability: saveMatrices });
     evalMs += performance.now() - t0;
+    evaluations++;
     last = {
       layers: layerResults(splits),
       gradSample: splits.find((s) => s.gradients !== null)!.gradients!.perSample,
@@ -431,6 +464,8 @@ async function trainAndRecord(
       final,
       trainMs,
       evalMs,
+      wallMs: performance.now() - wallStart,
+      evaluations,
       resumes: state?.resumes ?? 0,
       timeline: timeline.getState(),
       last: last!,
@@ -468,6 +503,7 @@ async function trainAndRecord(
   for (let l = 0; l < layers; l++) {
     await saveMat(trainer, out, `student_final_w${l}`, trainer.student.weights[l]);
   }
+  const wallMs = performance.now() - wallStart;
   const result: RunResult = {
     status: divergence ? "diverged" : "completed",
     ...(divergence ? { divergence } : {}),
@@ -481,6 +517,12 @@ async function trainAndRecord(
     timing: {
       trainSeconds: trainMs / 1000,
       evalSeconds: evalMs / 1000,
+      wallSeconds: wallMs / 1000,
+      evaluations,
+      evalFraction: wallMs > 0 ? evalMs / wallMs : 0,
+      evalPerEpoch: evaluations > 0 && trainer.epoch > 0 && trainMs > 0
+        ? (evalMs / evaluations) / (trainMs / trainer.epoch)
+        : 0,
       stepsPerSecond: trainMs > 0 ? (trainer.epoch * config.iters) / (trainMs / 1000) : 0,
       resumes: state?.resumes ?? 0,
     },

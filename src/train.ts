@@ -10,11 +10,31 @@
  */
 
 import { lrAt, type RunConfig } from "./config.ts";
-import { type DataSet, forEachChunk, makeDataSet, makeTeacherAwareDataSet } from "./data.ts";
+import {
+  type DataSet,
+  forEachChunk,
+  makeDataSet,
+  makeTeacherAwareDataSet,
+  subsample,
+} from "./data.ts";
 import { Kernels, type Mat } from "./kernels.ts";
 import { type LayerBuffers, Network, type Workspace } from "./network.ts";
 import { Rng, type RngState, STREAM } from "./rng.ts";
 import { buildTeacher, initStudent, layerSizes } from "./teacher.ts";
+
+/**
+ * Norms of the minibatch gradients of the SGD steps of one epoch: per weight layer, the mean and
+ * the largest L2 norm of the gradient of the batch-mean objective (weight decay not included), as
+ * the steps computed them.
+ */
+export interface BatchGradNorms {
+  /** Steps they were accumulated over. */
+  steps: number;
+  /** Per weight layer, the mean over the steps of the minibatch gradient norm. */
+  mean: number[];
+  /** Per weight layer, the largest minibatch gradient norm. */
+  max: number[];
+}
 
 /** Losses and gradient norms of one evaluation. */
 export interface EpochMetrics {
@@ -22,12 +42,16 @@ export interface EpochMetrics {
   epoch: number;
   /** Learning rate used in the epoch just completed (that of epoch 0 before training). */
   lr: number;
-  /** MSE over the training set (fresh-sample runs: mean minibatch MSE of the last epoch). */
+  /** MSE over the training subsample {@linkcode Trainer.trainEval} (fresh-sample runs: mean
+   * minibatch MSE of the last epoch). */
   trainMse: number;
   /** MSE over the evaluation set. */
   evalMse: number;
-  /** L2 norm of the full-batch gradient of each weight layer (training set; eval set if fresh). */
+  /** L2 norm of the full-batch gradient of each weight layer (training subsample; eval set if
+   * fresh). */
   gradNorm: number[];
+  /** Minibatch gradient norms of the epoch just trained (null before training). */
+  batchGradNorm: BatchGradNorms | null;
 }
 
 /** The random streams a trainer draws from during training (for checkpoints). */
@@ -49,6 +73,8 @@ export interface TrainerSnapshot {
     rng: TrainerRngState;
     orderPos: number;
     lastEpochBatchMse: number | null;
+    /** Minibatch gradient norms accumulated so far in the current epoch. */
+    batchGrad?: { steps: number; sum: number[]; max: number[] };
   };
   /** Student weights per layer, then momentum per layer (if any), then the shuffle order. */
   blobs: Uint8Array[];
@@ -78,6 +104,13 @@ export class Trainer {
   readonly train: DataSet | null;
   /** The evaluation set. */
   readonly eval: DataSet;
+  /** The fixed subsample of the training set that training-set measurements use: `nTrainEval`
+   * rows drawn once from their own random stream, or the training set itself when it is not
+   * larger (null when every step draws fresh samples). */
+  readonly trainEval: DataSet | null;
+  /** Rows of the training set in {@linkcode Trainer.trainEval}, ascending, or null when it is the
+   * whole training set. */
+  readonly trainEvalIndices: Int32Array | null;
   /** Epochs completed. */
   epoch: number = 0;
   /** Mean minibatch MSE of the last epoch (tracked only for fresh-sample runs). */
@@ -94,6 +127,9 @@ export class Trainer {
   #idx: Int32Array;
   readonly #order: Int32Array;
   #orderPos = 0;
+  readonly #gradSum: Float64Array;
+  readonly #gradMax: Float64Array;
+  #gradSteps = 0;
 
   /** Builds teacher, data sets and student from the config's seed. */
   constructor(config: RunConfig) {
@@ -116,6 +152,11 @@ export class Trainer {
       config.dataStd,
       new Rng(seed, STREAM.evalData),
     );
+    const sub = this.train
+      ? subsample(k, this.train, config.nTrainEval, new Rng(seed, STREAM.trainEval))
+      : null;
+    this.trainEval = sub?.data ?? null;
+    this.trainEvalIndices = sub?.indices ?? null;
     this.student = new Network(k, layerSizes(config).student, config.slope);
     initStudent(this.student, config, new Rng(seed, STREAM.student));
     this.#batchRng = new Rng(seed, STREAM.batches);
@@ -130,15 +171,21 @@ export class Trainer {
     this.#idx = k.viewI32(this.#idxPtr, b);
     this.#order = new Int32Array(config.sampling === "shuffle" ? config.nTrain : 0);
     this.#orderPos = this.#order.length;
+    this.#gradSum = new Float64Array(this.student.depth);
+    this.#gradMax = new Float64Array(this.student.depth);
   }
 
-  /** Runs n SGD steps at learning rate lr. */
+  /**
+   * Runs n SGD steps at learning rate lr. Each step's minibatch gradient norms are added to the
+   * epoch's {@linkcode Trainer.batchGradNorms}.
+   */
   steps(n: number, lr: number): void {
     const k = this.kernels, cfg = this.config;
     const student = this.student, ws = this.#ws, grads = this.#grads;
     const err = ws.deltas[student.depth - 1];
     const fresh = this.train === null;
     const invBatch = 1 / cfg.batch;
+    const gSum = this.#gradSum, gMax = this.#gradMax;
     let sse = 0;
     for (let s = 0; s < n; s++) {
       if (fresh) {
@@ -155,6 +202,9 @@ export class Trainer {
       k.scale(err, invBatch);
       student.backward(ws, err, grads);
       for (let l = 0; l < student.depth; l++) {
+        const norm = Math.sqrt(k.sumsq(grads.full[l]));
+        gSum[l] += norm;
+        if (!(norm <= gMax[l])) gMax[l] = norm; // NaN propagates
         k.sgdUpdate(
           student.weights[l],
           grads.full[l],
@@ -165,7 +215,19 @@ export class Trainer {
         );
       }
     }
+    this.#gradSteps += n;
     if (fresh && n > 0) this.lastEpochBatchMse = sse / (n * cfg.batch * cfg.outputs);
+  }
+
+  /** Minibatch gradient norms of the steps since the current (or last) epoch began; null if none. */
+  batchGradNorms(): BatchGradNorms | null {
+    const n = this.#gradSteps;
+    if (n === 0) return null;
+    return {
+      steps: n,
+      mean: Array.from(this.#gradSum, (v) => v / n),
+      max: Array.from(this.#gradMax),
+    };
   }
 
   #drawBatch(): void {
@@ -200,6 +262,9 @@ export class Trainer {
 
   /** Trains one epoch (config.iters steps) at the scheduled learning rate. */
   trainEpoch(): void {
+    this.#gradSum.fill(0);
+    this.#gradMax.fill(0);
+    this.#gradSteps = 0;
     this.steps(this.config.iters, this.lr);
     this.epoch++;
   }
@@ -238,16 +303,25 @@ export class Trainer {
     return sse / (data.n * this.config.outputs);
   }
 
-  /** Losses and full-batch gradient norms now. */
+  /**
+   * Losses and full-batch gradient norms now (on the training subsample
+   * {@linkcode Trainer.trainEval}), with the minibatch gradient norms of the epoch just trained.
+   */
   evaluate(): EpochMetrics {
     const k = this.kernels;
-    const gradData = this.train ?? this.eval;
-    const gradMse = this.fullGradient(gradData);
+    const trainData = this.trainEval;
+    const gradMse = this.fullGradient(trainData ?? this.eval);
     const gradNorm = this.#grads.full.map((g) => Math.sqrt(k.sumsq(g)));
-    const evalMse = this.train ? this.mse(this.eval) : gradMse;
-    const trainMse = this.train ? gradMse : this.lastEpochBatchMse;
+    const evalMse = trainData ? this.mse(this.eval) : gradMse;
+    const trainMse = trainData ? gradMse : this.lastEpochBatchMse;
+    const { epoch, lr, batchGradNorm } = this.metricsBase();
+    return { epoch, lr, trainMse, evalMse, gradNorm, batchGradNorm };
+  }
+
+  /** The parts of {@linkcode EpochMetrics} that need no data pass: epoch, lr, minibatch norms. */
+  metricsBase(): Pick<EpochMetrics, "epoch" | "lr" | "batchGradNorm"> {
     const lr = lrAt(this.config.lr, Math.max(0, this.epoch - 1));
-    return { epoch: this.epoch, lr, trainMse, evalMse, gradNorm };
+    return { epoch: this.epoch, lr, batchGradNorm: this.batchGradNorms() };
   }
 
   /** A copy of everything training changes (see {@linkcode TrainerSnapshot}). */
@@ -264,6 +338,11 @@ export class Trainer {
         rng: this.getRngState(),
         orderPos: this.#orderPos,
         lastEpochBatchMse: Number.isNaN(last) ? null : last,
+        batchGrad: {
+          steps: this.#gradSteps,
+          sum: Array.from(this.#gradSum),
+          max: Array.from(this.#gradMax),
+        },
       },
       blobs,
     };
@@ -302,6 +381,11 @@ export class Trainer {
     this.setRngState(st.rng);
     this.#orderPos = st.orderPos;
     this.lastEpochBatchMse = st.lastEpochBatchMse ?? NaN;
+    const bg = st.batchGrad;
+    const ok = bg && bg.sum.length === this.#gradSum.length && bg.max.length === bg.sum.length;
+    this.#gradSteps = ok ? bg.steps : 0;
+    this.#gradSum.set(ok ? bg.sum : new Array(this.#gradSum.length).fill(0));
+    this.#gradMax.set(ok ? bg.max : new Array(this.#gradMax.length).fill(0));
   }
 
   /** Whether every student weight is finite (a diverged run has NaN or ±Inf somewhere). */

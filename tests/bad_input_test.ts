@@ -31,6 +31,8 @@ const CASES: Case[] = [
   [["train", "--data-std", "0"], 2, /Invalid --data-std "0": expected a number > 0/],
   [["train", "--n-train", "-5"], 2, /Invalid --n-train "-5"/],
   [["train", "--n-eval", "0"], 2, /Invalid --n-eval "0"/],
+  [["train", "--n-train-eval", "0"], 2, /Invalid --n-train-eval "0": expected an integer ≥ 1/],
+  [["train", "--n-train-eval", "1.5"], 2, /Invalid --n-train-eval "1.5"/],
   [["train", "--batch", "0"], 2, /Invalid --batch "0"/],
   [["train", "--lr", "0"], 2, /Invalid --lr "0"/],
   [["train", "--lr", "NaN"], 2, /Invalid --lr "NaN"/],

@@ -1,5 +1,5 @@
 import { decodeNpy } from "../src/npy.ts";
-import { assertEquals, assertOk } from "./assert.ts";
+import { assertAlmostEquals, assertEquals, assertOk } from "./assert.ts";
 import { assertOneLineError, exists, runCli, TINY } from "./run_cli.ts";
 
 const TINY_RUN = [...TINY, "--epochs", "3", "--iters", "50", "--seed", "5"];
@@ -165,5 +165,46 @@ Deno.test("an existing run folder is never overwritten without --force", async (
   assertEquals(forced.code, 0, forced.stderr);
   assertEquals(await exists(`${dir}/out/precious.txt`), false);
   assertOk(await exists(`${dir}/out/result.json`));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("--n-train-eval: training measurements on a recorded subsample; epoch minibatch norms; timing fractions", async () => {
+  const dir = await Deno.makeTempDir();
+  const run = async (name: string, extra: string[]) => {
+    const r = await runCli(["train", ...TINY_RUN, ...extra, "--out", `${dir}/${name}`]);
+    assertEquals(r.code, 0, r.stderr);
+    const text = (f: string) => Deno.readTextFile(`${dir}/${name}/${f}`);
+    return {
+      config: JSON.parse(await text("config.json")),
+      result: JSON.parse(await text("result.json")),
+      metrics: (await text("metrics.csv")).trim().split("\n").map((l) => l.split(",")),
+      weights: await Deno.readFile(`${dir}/${name}/student_final_w0.npy`),
+      hasIdx: await exists(`${dir}/${name}/train_eval_idx.npy`),
+    };
+  };
+  const all = await run("all", []), sub = await run("sub", ["--n-train-eval", "120"]);
+  assertEquals([all.config.nTrainEval, sub.config.nTrainEval], [10000, 120]);
+  assertEquals([all.hasIdx, sub.hasIdx], [false, true]);
+  const idx = decodeNpy(await Deno.readFile(`${dir}/sub/train_eval_idx.npy`));
+  assertEquals(idx.shape, [120]);
+  assertOk(idx.data instanceof Int32Array && idx.data.every((v) => v >= 0 && v < 300));
+  assertEquals(sub.weights, all.weights, "training itself does not change");
+  const col = (m: string[][], name: string) => m.slice(1).map((r) => r[m[0].indexOf(name)]);
+  assertOk(col(sub.metrics, "train_mse").every((v, i) => v !== col(all.metrics, "train_mse")[i]));
+  assertEquals(col(sub.metrics, "eval_mse"), col(all.metrics, "eval_mse"));
+  for (const m of [all.metrics, sub.metrics]) {
+    for (const name of ["grad_batch_mean_0", "grad_batch_max_0", "grad_batch_max_1"]) {
+      const v = col(m, name);
+      assertEquals(v[0], "", `${name} is empty before training`);
+      assertOk(v.slice(1).every((x) => Number(x) > 0), `${name}: ${v}`);
+    }
+  }
+  assertEquals(col(sub.metrics, "grad_batch_max_1"), col(all.metrics, "grad_batch_max_1"));
+  const t = sub.result.timing;
+  assertEquals(t.evaluations, 4);
+  assertOk(t.wallSeconds >= t.trainSeconds + t.evalSeconds, JSON.stringify(t));
+  assertAlmostEquals(t.evalFraction, t.evalSeconds / t.wallSeconds, 1e-12);
+  assertOk(t.evalPerEpoch > 0 && t.evalFraction > 0 && t.evalFraction < 1, JSON.stringify(t));
+  assertEquals(sub.result.final.batchGradNorm.steps, 50);
   await Deno.remove(dir, { recursive: true });
 });

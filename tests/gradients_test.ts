@@ -236,6 +236,15 @@ for (const precision of ["f64", "f32"] as Precision[]) {
     const top = sp.layers[2];
     const fo = fanoutNorms(student, 2);
     for (let a = 0; a < fo.length; a++) assertAlmostEquals(top.betaNorm[a], fo[a], 1e-6);
+    // A split with beta false skips the sampled layers only; everything else is the same.
+    const [off] = new Analyzer(teacher, student, { betaSamples: 25, betaMatrices: true })
+      .analyze([{ name: "train", data, beta: false }]);
+    for (let h = 0; h < 3; h++) {
+      const a = off.layers[h], b = sp.layers[h];
+      assertEquals(a.betaNorm.every(Number.isNaN), h < 2, `layer ${h} β skipped`);
+      if (h === 2) assertEquals(a.betaNorm, b.betaNorm);
+      assertEquals(a.correlation.corr, b.correlation.corr);
+    }
   });
 }
 

@@ -133,3 +133,78 @@ Deno.test("changing the student does not change teacher or data (independent str
   assertEquals(a.teacher.getWeights(0), b.teacher.getWeights(0));
   assertEquals(a.kernels.view(a.eval.y).slice(), b.kernels.view(b.eval.y).slice());
 });
+
+Deno.test("training measurements use a fixed subsample only when the set is larger than it", () => {
+  for (const precision of ["f32", "f64"]) {
+    // 2000 samples, n-train-eval 10000 (default) and 2000: the training set itself, nothing drawn
+    for (const nTrainEval of [10000, 2000]) {
+      const t = new Trainer(small({ precision, nTrainEval, iters: 50 }));
+      assertOk(t.trainEval === t.train && t.trainEvalIndices === null, `${nTrainEval}`);
+    }
+    const full = new Trainer(small({ precision, iters: 50 }));
+    const sub = new Trainer(small({ precision, iters: 50, nTrainEval: 300 }));
+    const idx = sub.trainEvalIndices!;
+    assertEquals([sub.trainEval!.n, idx.length], [300, 300]);
+    assertOk(idx.every((v, i) => v >= 0 && v < 2000 && (i === 0 || v > idx[i - 1])), "ascending");
+    // the rows are the training set's rows at those indices, inputs and outputs
+    const k = sub.kernels;
+    for (const key of ["x", "y"] as const) {
+      const all = k.view(sub.train![key]), part = k.view(sub.trainEval![key]);
+      const c = sub.train![key].cols;
+      for (let r = 0; r < idx.length; r++) {
+        assertEquals(part.slice(r * c, r * c + c), all.slice(idx[r] * c, idx[r] * c + c));
+      }
+    }
+    // training is untouched by the subsample (own random stream); the measurements follow it
+    full.trainEpoch();
+    sub.trainEpoch();
+    assertEquals(weightBytes(sub), weightBytes(full));
+    const m = sub.evaluate(), mf = full.evaluate();
+    assertEquals(m.trainMse, sub.mse(sub.trainEval!));
+    assertEquals(mf.trainMse, full.mse(full.train!));
+    assertOk(m.trainMse !== mf.trainMse, "train MSE on the subsample, not the whole set");
+    assertEquals(m.evalMse, mf.evalMse);
+    // another seed draws other rows
+    const other = new Trainer(small({ precision, iters: 50, nTrainEval: 300, seed: 2 }));
+    assertOk(other.trainEvalIndices!.some((v, i) => v !== idx[i]), "seed changes the subsample");
+  }
+});
+
+Deno.test("minibatch gradient norms per epoch match the steps' own gradients (f32, f64)", () => {
+  for (const precision of ["f32", "f64"]) {
+    const iters = 7, lr = 0.05;
+    const cfg = small({ precision, iters, lr, widths: [3, 4], nTrainEval: 100 });
+    const a = new Trainer(cfg), b = new Trainer(cfg);
+    assertEquals(a.batchGradNorms(), null, "none before training");
+    a.trainEpoch();
+    // b: one step at a time; plain SGD, so each step's gradient is (w_before - w_after) / lr
+    const norms: number[][] = [];
+    for (let s = 0; s < iters; s++) {
+      const before = b.student.weights.map((w) => Float64Array.from(b.kernels.view(w)));
+      b.steps(1, lr);
+      norms.push(b.student.weights.map((w, l) => {
+        const after = b.kernels.view(w);
+        let ss = 0;
+        for (let i = 0; i < after.length; i++) ss += ((before[l][i] - after[i]) / lr) ** 2;
+        return Math.sqrt(ss);
+      }));
+    }
+    const got = a.batchGradNorms()!;
+    assertEquals(got.steps, iters);
+    const tol = precision === "f32" ? 2e-3 : 1e-9;
+    for (let l = 0; l < 3; l++) {
+      const col = norms.map((n) => n[l]);
+      const mean = col.reduce((x, y) => x + y, 0) / iters, max = Math.max(...col);
+      assertAlmostEquals(got.mean[l], mean, tol * mean, `${precision} layer ${l} mean`);
+      assertAlmostEquals(got.max[l], max, tol * max, `${precision} layer ${l} max`);
+      assertOk(got.max[l] > got.mean[l] && got.mean[l] > 0, `${precision} layer ${l}`);
+    }
+    assertEquals(a.evaluate().batchGradNorm, got, "evaluate reports the epoch's norms");
+    // a new epoch starts a new accumulation; a snapshot carries the partial one
+    a.trainEpoch();
+    assertEquals(a.batchGradNorms()!.steps, iters);
+    const c = new Trainer(cfg);
+    c.restore(a.snapshot());
+    assertEquals(c.batchGradNorms(), a.batchGradNorms());
+  }
+});
