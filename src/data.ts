@@ -68,7 +68,7 @@ export interface Subsample {
  *
  * @example
  * ```ts
- * import { Kernels, makeDataSet, Network, Rng, subsample } from "../mod.ts";
+ * import { Kernels, makeDataSet, Network, Rng, subsample } from "@specialize/specialize";
  * const k = new Kernels("f64");
  * const net = new Network(k, [4, 3, 2]);
  * const data = makeDataSet(net, 100, 1, new Rng(1, 2));
