@@ -349,6 +349,32 @@ function checkRunEpochs(o: Awaited<ReturnType<typeof runEpochs>>, c: RunConfig):
   );
 }
 
+/** The training subsample of training-set measurements, and the train MSE an evaluation reports. */
+function trainSubsample(c: RunConfig) {
+  const t = new Trainer(c);
+  return {
+    indices: t.trainEvalIndices ? Array.from(t.trainEvalIndices) : null,
+    x: copy(t, t.trainEval!.x),
+    trainX: copy(t, t.train!.x),
+    trainMse: t.evaluate().trainMse,
+    subsampleMse: t.mse(t.trainEval!),
+  };
+}
+
+function checkTrainSubsample(o: ReturnType<typeof trainSubsample>, c: RunConfig): void {
+  const n = Math.min(c.nTrain, c.nTrainEval);
+  const idx = o.indices ?? Array.from({ length: c.nTrain }, (_, i) => i);
+  assertEquals(idx.length, n, "subsample size");
+  assertOk(idx.every((v, i) => v >= 0 && v < c.nTrain && (i === 0 || v > idx[i - 1])), "rows");
+  for (let r = 0; r < n; r++) {
+    assertEquals(
+      o.x.slice(r * c.d, (r + 1) * c.d),
+      o.trainX.slice(idx[r] * c.d, (idx[r] + 1) * c.d),
+    );
+  }
+  assertEquals(o.trainMse, o.subsampleMse, "train MSE measured on the subsample");
+}
+
 // ---------------------------------------------------------------------------------------------
 // The table.
 
@@ -363,6 +389,13 @@ export const ROWS: EffectRow[] = [
   row({ key: "nTrain", value: 40, what: "training set", observe: shapes, check: checkShapes }),
   row({ key: "nTrain", value: 0, what: "no fixed set", observe: shapes, check: checkShapes }),
   row({ key: "nEval", value: 30, what: "eval set", observe: shapes, check: checkShapes }),
+  row({
+    key: "nTrainEval",
+    value: 20,
+    what: "training-set measurements on a subsample",
+    observe: trainSubsample,
+    check: checkTrainSubsample,
+  }),
   row({
     key: "p",
     value: 1.5,
