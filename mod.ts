@@ -161,3 +161,15 @@ export {
   type SweepSummary,
   writeSweepCsv,
 } from "./src/sweep.ts";
+// -- population (infinite-data) theory of the two-layer net below --
+export { bivariateNormalCdf, normalCdf, normalPdf } from "./src/normal.ts";
+export {
+  newReluPair,
+  Population,
+  populationMse,
+  type ReluPair,
+  reluPair,
+  type ReluUnit,
+  reluUnit,
+  type TwoLayerGradient,
+} from "./src/population.ts";
