@@ -103,7 +103,12 @@ async function readConfigFile(path: string): Promise<RawSettings> {
 function progressLine(m: EpochMetrics, epochs: number): string {
   const g = m.gradNorm.map((x) => x.toExponential(2)).join(" ");
   return `epoch ${String(m.epoch).padStart(String(epochs).length)}/${epochs}  lr ${m.lr}  ` +
-    `train ${m.trainMse.toExponential(3)}  eval ${m.evalMse.toExponential(3)}  |grad| ${g}`;
+    `train ${m.trainMse.toExponential(3)}  eval ${m.evalMse.toExponential(3)}  ` +
+    (m.evalCe === undefined
+      ? ""
+      : `ce ${m.trainCe!.toExponential(3)} / ${m.evalCe.toExponential(3)}  acc ` +
+        `${m.trainAcc!.toFixed(3)} / ${m.evalAcc!.toFixed(3)}  `) +
+    `|grad| ${g}`;
 }
 
 async function train(argv: string[]): Promise<void> {

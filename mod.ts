@@ -36,6 +36,7 @@ export {
 } from "./src/config.ts";
 export { Rng, type RngState, STREAM } from "./src/rng.ts";
 export {
+  type AdamParams,
   type FloatArray,
   Kernels,
   kernelsModule,
@@ -56,6 +57,7 @@ export {
 } from "./src/data.ts";
 export {
   type BatchGradNorms,
+  type DataLosses,
   type EpochMetrics,
   Trainer,
   type TrainerRngState,

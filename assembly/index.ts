@@ -7,3 +7,5 @@ export * from "./relu";
 export * from "./update";
 export * from "./stats";
 export * from "./peak";
+export * from "./loss";
+export * from "./adam";

@@ -58,6 +58,9 @@ export interface AnalysisOptions {
   cacheTeacher?: boolean;
   /** Keep every per-sample gradient norm in the result (default false). */
   keepSampleNorms?: boolean;
+  /** The objective whose gradients are measured (default "mse"); "cross-entropy" also reports
+   * the cross-entropy and the accuracy against the teacher's arg-max class per split. */
+  loss?: "mse" | "cross-entropy";
 }
 
 /** A data split to analyze. */
@@ -118,6 +121,10 @@ export interface SplitAnalysis {
   samples: number;
   /** Student MSE over samples and outputs. */
   mse: number;
+  /** Mean softmax cross-entropy vs the teacher's arg-max class (loss "cross-entropy", else null). */
+  crossEntropy: number | null;
+  /** Fraction of samples whose student arg-max is the teacher's (loss "cross-entropy", else null). */
+  accuracy: number | null;
   /** Per hidden layer. */
   layers: LayerAnalysis[];
   /** Gradients (only on splits marked `gradients`). */
@@ -203,6 +210,7 @@ export class Analyzer {
       betaMatrices: options.betaMatrices ?? false,
       cacheTeacher: options.cacheTeacher ?? false,
       keepSampleNorms: options.keepSampleNorms ?? false,
+      loss: options.loss ?? "mse",
     };
   }
 
@@ -296,7 +304,9 @@ export class Analyzer {
     }
     st.perSample.reset();
     st.beta.reset();
-    let sse = 0, first = true, betaLeft = sp.beta === false ? 0 : this.options.betaSamples;
+    const ce = this.options.loss === "cross-entropy";
+    let sse = 0, ceSum = 0, agree = 0, first = true;
+    let betaLeft = sp.beta === false ? 0 : this.options.betaSamples;
     const cache = this.#teacherCache(data);
     const tActs: Mat[] = [], tGates: Mat[] = [];
     forEachChunk(data.n, (start, rows) => {
@@ -315,8 +325,13 @@ export class Analyzer {
       const sws = s.workspace(rows);
       const out = s.forward(x, sws);
       const err = sws.deltas[L - 1];
-      k.sub(out, k.rowsOf(data.y, start, rows), err);
+      const y = k.rowsOf(data.y, start, rows);
+      k.sub(out, y, err);
       sse += k.sumsq(err);
+      if (ce) {
+        ceSum += k.crossEntropy(out, y, err);
+        agree += k.argmaxAgree(out, y);
+      }
       if (grad) {
         s.backward(sws, err, st.grads, !first);
         st.perSample.add(sws);
@@ -363,7 +378,15 @@ export class Analyzer {
         gradSqMean: grad ? ls.gradSq.read().map((v) => v / N) : null,
       };
     });
-    return { name: sp.name, samples: N, mse: sse / (N * s.sizes[L]), layers, gradients };
+    return {
+      name: sp.name,
+      samples: N,
+      mse: sse / (N * s.sizes[L]),
+      crossEntropy: ce ? ceSum / N : null,
+      accuracy: ce ? agree / N : null,
+      layers,
+      gradients,
+    };
   }
 }
 
@@ -427,7 +450,10 @@ export function evaluateTrainer(
 ): TrainerEvaluation {
   let a = options.analyzer ?? ANALYZERS.get(trainer);
   if (!a) {
-    a = new Analyzer(trainer.teacher, trainer.student, { cacheTeacher: true });
+    a = new Analyzer(trainer.teacher, trainer.student, {
+      cacheTeacher: true,
+      loss: trainer.config.loss,
+    });
     ANALYZERS.set(trainer, a);
   }
   const splits = a.analyze(trainerSplits(trainer, options.observability ?? true));
@@ -442,6 +468,13 @@ export function evaluateTrainer(
     gradNorm: gradSplit.gradients!.fullBatchNorm,
     batchGradNorm,
   };
+  if (trainer.config.loss === "cross-entropy") {
+    const tr = byName("train");
+    metrics.trainCe = tr ? tr.crossEntropy! : trainer.lastEpochBatchCe;
+    metrics.evalCe = byName("eval")!.crossEntropy!;
+    metrics.trainAcc = tr ? tr.accuracy! : trainer.lastEpochBatchAcc;
+    metrics.evalAcc = byName("eval")!.accuracy!;
+  }
   return { metrics, splits };
 }
 

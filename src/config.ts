@@ -65,9 +65,19 @@ export interface RunConfig {
   standardize: boolean;
   /** Leaky-ReLU slope for negative inputs (0 = ReLU), teacher and student alike. */
   slope: number;
+  /** Training objective: squared error, or softmax cross-entropy vs the teacher's arg-max class. */
+  loss: "mse" | "cross-entropy";
+  /** The update rule: SGD (with momentum and weight decay) or PyTorch's Adam. */
+  optimizer: "sgd" | "adam";
+  /** Adam: decay of the first-moment average (PyTorch's betas[0]). */
+  adamBeta1: number;
+  /** Adam: decay of the second-moment average (PyTorch's betas[1]). */
+  adamBeta2: number;
+  /** Adam: eps added to the denominator. */
+  adamEps: number;
   /** SGD momentum (0 = plain SGD). */
   momentum: number;
-  /** L2 weight decay added to the gradient. */
+  /** L2 weight decay added to the gradient (SGD and Adam alike, PyTorch's semantics). */
   weightDecay: number;
   /** Evaluate (losses, alignment, gradients) every K epochs; the first and last always. */
   evalEvery: number;
@@ -284,6 +294,49 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: "leaky-ReLU slope (0 = ReLU)",
   },
   {
+    key: "loss",
+    flag: "loss",
+    kind: { choices: ["mse", "cross-entropy"] },
+    default: "mse",
+    help: "objective: mse, or cross-entropy (softmax vs the teacher's arg-max output as class)",
+  },
+  {
+    key: "optimizer",
+    flag: "optimizer",
+    kind: { choices: ["sgd", "adam"] },
+    default: "sgd",
+    help: "update rule: sgd (momentum, weight decay) or adam (PyTorch's Adam)",
+  },
+  {
+    key: "adamBeta1",
+    flag: "adam-beta1",
+    kind: "number",
+    default: 0.9,
+    min: 0,
+    max: 1,
+    exclusiveMax: true,
+    help: "adam: first-moment decay β1",
+  },
+  {
+    key: "adamBeta2",
+    flag: "adam-beta2",
+    kind: "number",
+    default: 0.999,
+    min: 0,
+    max: 1,
+    exclusiveMax: true,
+    help: "adam: second-moment decay β2",
+  },
+  {
+    key: "adamEps",
+    flag: "adam-eps",
+    kind: "number",
+    default: 1e-8,
+    min: 0,
+    exclusiveMin: true,
+    help: "adam: eps added to sqrt of the second moment",
+  },
+  {
     key: "momentum",
     flag: "momentum",
     kind: "number",
@@ -291,7 +344,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 0,
     max: 1,
     exclusiveMax: true,
-    help: "SGD momentum",
+    help: "SGD momentum (sgd only)",
   },
   {
     key: "weightDecay",
@@ -299,7 +352,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: "number",
     default: 0,
     min: 0,
-    help: "L2 weight decay",
+    help: "L2 weight decay added to the gradient (sgd and adam, as PyTorch's)",
   },
   {
     key: "evalEvery",
@@ -502,6 +555,12 @@ function checkCombination(c: RunConfig): void {
   }
   if (c.sampling === "shuffle" && c.nTrain === 0) {
     throw new ConfigError(`Invalid --sampling shuffle: needs a fixed training set (--n-train > 0)`);
+  }
+  if (c.optimizer !== "sgd" && c.momentum !== 0) {
+    throw new ConfigError(
+      `Invalid --momentum ${c.momentum}: momentum applies to --optimizer sgd only ` +
+        `(adam has --adam-beta1)`,
+    );
   }
   const last = c.lr[c.lr.length - 1][0];
   if (last >= c.epochs) {

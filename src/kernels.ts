@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { pow } from "./detmath.ts";
 import { WASM_BASE64 } from "../wasm/kernels_wasm.ts";
 
 /** Element precision of a {@link Kernels} instance. */
@@ -88,6 +89,37 @@ type ColFn = (a: Ptr, out: Ptr, m: number, n: number, acc: number) => void;
 type RowFn = (a: Ptr, out: Ptr, m: number, n: number) => void;
 type AccFn = (src: Ptr, dst: Ptr, len: number) => void;
 type PeakFn = (iters: number, mul: number, add: number) => number;
+type XentFn = (out: Ptr, y: Ptr, delta: Ptr, rows: number, c: number) => number;
+type AgreeFn = (out: Ptr, y: Ptr, rows: number, c: number) => number;
+type AdamFn = (
+  w: Ptr,
+  g: Ptr,
+  m: Ptr,
+  v: Ptr,
+  len: number,
+  stepSize: number,
+  beta1: number,
+  beta2: number,
+  eps: number,
+  weightDecay: number,
+  bc2sqrt: number,
+) => void;
+
+/** Hyper-parameters of {@link Kernels.adamUpdate} (PyTorch's names and meaning). */
+export interface AdamParams {
+  /** Learning rate. */
+  lr: number;
+  /** Decay of the first-moment average, in [0, 1). */
+  beta1: number;
+  /** Decay of the second-moment average, in [0, 1). */
+  beta2: number;
+  /** Added to the bias-corrected sqrt of the second moment. */
+  eps: number;
+  /** L2 penalty added to the gradient (PyTorch Adam's `weight_decay`, not AdamW's). */
+  weightDecay: number;
+  /** The step number t ≥ 1 (bias correction 1 − β^t). */
+  step: number;
+}
 
 function shape(m: Mat): string {
   return `${m.rows}×${m.cols}`;
@@ -144,6 +176,9 @@ export class Kernels {
   #rowSumsq: RowFn;
   #accInto: AccFn;
   #peak: PeakFn;
+  #xent: XentFn;
+  #agree: AgreeFn;
+  #adam: AdamFn;
 
   /** Instantiates the kernels module with its own memory for the given precision. */
   constructor(precision: Precision) {
@@ -177,6 +212,9 @@ export class Kernels {
     this.#rowSumsq = raw[`row_sumsq_${p}`] as RowFn;
     this.#accInto = raw[`acc_${p}_into_f64`] as AccFn;
     this.#peak = raw[`peak_${p}`] as PeakFn;
+    this.#xent = raw[`xent_${p}`] as XentFn;
+    this.#agree = raw[`argmax_agree_${p}`] as AgreeFn;
+    this.#adam = raw[`adam_update_${p}`] as AdamFn;
     this.peakFlopsPerIter = PEAK_FLOPS_PER_ITER[p];
     this.#heapStart = (raw.heap_start as () => number)() >>> 0;
     this.#top = this.#heapStart;
@@ -438,5 +476,57 @@ export class Kernels {
    * each) and returns its result (a checksum of all chains). */
   peak(iters: number): number {
     return this.#peak(iters, 0.999, 0.001);
+  }
+
+  /**
+   * Softmax cross-entropy of the outputs `out` (rows × c) against the class of each row of `y`,
+   * the first index of its largest value (the teacher's arg-max): returns
+   * Σ_rows (log Σ_j exp(out_j) − out_class), computed in f64 per row, and writes
+   * delta = softmax(out) − onehot(class), the gradient of each row's loss w.r.t. its outputs.
+   * delta must not overlap out or y.
+   */
+  crossEntropy(out: Mat, y: Mat, delta: Mat): number {
+    if (out.rows !== y.rows || out.cols !== y.cols) {
+      throw new RangeError(`crossEntropy needs equal shapes, got ${shape(out)}, ${shape(y)}`);
+    }
+    this.#sameSize("crossEntropy", out, delta);
+    return this.#xent(out.ptr, y.ptr, delta.ptr, out.rows, out.cols);
+  }
+
+  /** The number of rows whose arg-max (first largest value) is the same in `out` and `y`. */
+  argmaxAgree(out: Mat, y: Mat): number {
+    if (out.rows !== y.rows || out.cols !== y.cols) {
+      throw new RangeError(`argmaxAgree needs equal shapes, got ${shape(out)}, ${shape(y)}`);
+    }
+    return this.#agree(out.ptr, y.ptr, out.rows, out.cols);
+  }
+
+  /**
+   * One step of PyTorch's Adam (torch.optim.Adam, amsgrad off) on w with gradient g and moment
+   * buffers m, v (zero before the first step): g' = g + weightDecay·w, m = m + (1 − β1)(g' − m),
+   * v = β2·v + (1 − β2)·g'², w −= lr/(1 − β1^t) · m / (sqrt(v)/sqrt(1 − β2^t) + eps).
+   * g is left unchanged.
+   */
+  adamUpdate(w: Mat, g: Mat, m: Mat, v: Mat, p: AdamParams): void {
+    this.#sameSize("adamUpdate", w, g, m);
+    this.#sameSize("adamUpdate", w, v);
+    if (!Number.isInteger(p.step) || p.step < 1) {
+      throw new RangeError(`adamUpdate step must be an integer ≥ 1, got ${p.step}`);
+    }
+    const stepSize = p.lr / (1 - pow(p.beta1, p.step));
+    const bc2sqrt = Math.sqrt(1 - pow(p.beta2, p.step));
+    this.#adam(
+      w.ptr,
+      g.ptr,
+      m.ptr,
+      v.ptr,
+      w.rows * w.cols,
+      stepSize,
+      p.beta1,
+      p.beta2,
+      p.eps,
+      p.weightDecay,
+      bc2sqrt,
+    );
   }
 }

@@ -4,7 +4,8 @@
  *
  * Folder contents (weights are (inputs+1) × outputs per layer, bias last row):
  * - `config.json`: the resolved configuration, plus `meta` (tool, Deno, V8 versions, WASM hash);
- * - `metrics.csv`: one row per evaluation: epoch, lr, train_mse, eval_mse, grad_norm_<l>… (the
+ * - `metrics.csv`: one row per evaluation: epoch, lr, train_mse, eval_mse, (cross-entropy runs:
+ *   train_ce, eval_ce, train_acc, eval_acc), grad_norm_<l>… (the
  *   training subsample's full-batch gradient), grad_batch_mean_<l>, grad_batch_max_<l> (minibatch
  *   gradient norms over the steps of the epoch just trained; empty at epoch 0), then per-sample
  *   gradient norms of the training subsample: grad_sample_max, _mean, _q50, _q90, _q99 and
@@ -213,12 +214,14 @@ export async function checkOutFolder(out: string, force = false): Promise<void> 
 /** CSV text of one metrics row. */
 function metricsRow(m: EpochMetrics, splits: SplitAnalysis[]): string {
   const b = m.batchGradNorm;
+  const ce = m.evalCe === undefined ? [] : [m.trainCe, m.evalCe, m.trainAcc, m.evalAcc];
   const batch = m.gradNorm.flatMap((_, l) => b ? [String(b.mean[l]), String(b.max[l])] : ["", ""]);
   return [
     m.epoch,
     m.lr,
     m.trainMse,
     m.evalMse,
+    ...ce,
     ...m.gradNorm,
     ...batch,
     ...gradientCsvValues(splits),
@@ -390,6 +393,9 @@ function divergenceOf(trainer: Trainer, m: EpochMetrics | null): Divergence | nu
   if (m && !Number.isFinite(m.evalMse)) {
     return { epoch, quantity: "eval_mse", value: String(m.evalMse) };
   }
+  if (m && m.evalCe !== undefined && !Number.isFinite(m.evalCe)) {
+    return { epoch, quantity: "eval_ce", value: String(m.evalCe) };
+  }
   return null;
 }
 
@@ -407,6 +413,7 @@ async function trainAndRecord(
   const config = trainer.config;
   const layers = trainer.student.depth;
   const header = ["epoch", "lr", "train_mse", "eval_mse"];
+  if (config.loss === "cross-entropy") header.push("train_ce", "eval_ce", "train_acc", "eval_acc");
   for (let l = 0; l < layers; l++) header.push(`grad_norm_${l}`);
   for (let l = 0; l < layers; l++) header.push(`grad_batch_mean_${l}`, `grad_batch_max_${l}`);
   header.push(...gradientCsvHeader(layers));

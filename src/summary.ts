@@ -15,8 +15,12 @@ export function formatSummary(config: RunConfig, r: RunResult, out: string): str
   const { teacher, student } = layerSizes(config);
   const data = config.nTrain > 0 ? `${config.nTrain} training samples` : "fresh samples every step";
   const decades = log10(r.initial.evalMse / r.final.evalMse);
+  const how = config.loss === "mse" && config.optimizer === "sgd"
+    ? ""
+    : `  ${config.loss}  ${config.optimizer}`;
   const lines = [
-    `specialize train  seed ${config.seed}  ${config.precision}  p ${config.p}  multi ${config.multi}`,
+    `specialize train  seed ${config.seed}  ${config.precision}  p ${config.p}  multi ${config.multi}` +
+    how,
     `  teacher ${teacher.join("-")}, student ${
       student.join("-")
     }, ${data}, ${config.nEval} eval samples`,
@@ -33,6 +37,11 @@ export function formatSummary(config: RunConfig, r: RunResult, out: string): str
       decades.toFixed(1)
     } decades), ` +
     `train MSE ${sci(r.final.trainMse)}`,
+    ...(r.final.evalCe === undefined ? [] : [
+      `  cross-entropy eval ${sci(r.initial.evalCe!)} → ${sci(r.final.evalCe)}, train ` +
+      `${sci(r.final.trainCe!)}; accuracy vs the teacher's class eval ` +
+      `${r.final.evalAcc!.toFixed(3)}, train ${r.final.trainAcc!.toFixed(3)}`,
+    ]),
     `  final full-batch gradient norm per layer: ${r.final.gradNorm.map(sci).join(", ")}; ` +
     `per-sample gradient norm max ${sci(r.gradSample.max)}, median ${sci(r.gradSample.q50)}`,
     ...r.layers.map((la) =>

@@ -17,7 +17,7 @@ import {
   makeTeacherAwareDataSet,
   subsample,
 } from "./data.ts";
-import { Kernels, type Mat } from "./kernels.ts";
+import { type AdamParams, Kernels, type Mat } from "./kernels.ts";
 import { type LayerBuffers, Network, type Workspace } from "./network.ts";
 import { Rng, type RngState, STREAM } from "./rng.ts";
 import { buildTeacher, initStudent, layerSizes } from "./teacher.ts";
@@ -52,6 +52,24 @@ export interface EpochMetrics {
   gradNorm: number[];
   /** Minibatch gradient norms of the epoch just trained (null before training). */
   batchGradNorm: BatchGradNorms | null;
+  /** Cross-entropy runs: mean cross-entropy over the training set (fresh: last epoch's batches). */
+  trainCe?: number;
+  /** Cross-entropy runs: mean cross-entropy over the evaluation set. */
+  evalCe?: number;
+  /** Cross-entropy runs: accuracy against the teacher's arg-max class, training set. */
+  trainAcc?: number;
+  /** Cross-entropy runs: accuracy against the teacher's arg-max class, evaluation set. */
+  evalAcc?: number;
+}
+
+/** The losses of a student on a data set: MSE and, for cross-entropy runs, CE and accuracy. */
+export interface DataLosses {
+  /** Mean squared error over samples and outputs. */
+  mse: number;
+  /** Mean softmax cross-entropy against the teacher's arg-max class (NaN for MSE runs). */
+  ce: number;
+  /** Fraction of samples whose arg-max output is the teacher's (NaN for MSE runs). */
+  acc: number;
 }
 
 /** The random streams a trainer draws from during training (for checkpoints). */
@@ -75,8 +93,14 @@ export interface TrainerSnapshot {
     lastEpochBatchMse: number | null;
     /** Minibatch gradient norms accumulated so far in the current epoch. */
     batchGrad?: { steps: number; sum: number[]; max: number[] };
+    /** Adam steps taken (absent before Adam existed: 0). */
+    adamStep?: number;
+    /** Cross-entropy fresh-sample runs: last epoch's mean batch cross-entropy and accuracy. */
+    lastEpochBatchCe?: number | null;
+    lastEpochBatchAcc?: number | null;
   };
-  /** Student weights per layer, then momentum per layer (if any), then the shuffle order. */
+  /** Student weights per layer, then momentum per layer (if any), Adam's first and second
+   * moments per layer (if Adam), then the shuffle order. */
   blobs: Uint8Array[];
 }
 
@@ -115,11 +139,19 @@ export class Trainer {
   epoch: number = 0;
   /** Mean minibatch MSE of the last epoch (tracked only for fresh-sample runs). */
   lastEpochBatchMse: number = NaN;
+  /** Mean minibatch cross-entropy of the last epoch (fresh-sample cross-entropy runs). */
+  lastEpochBatchCe: number = NaN;
+  /** Minibatch accuracy of the last epoch (fresh-sample cross-entropy runs). */
+  lastEpochBatchAcc: number = NaN;
 
   readonly #batchRng: Rng;
   readonly #freshRng: Rng;
   readonly #grads: LayerBuffers;
   readonly #velocity: LayerBuffers | null;
+  readonly #adamM: LayerBuffers | null;
+  readonly #adamV: LayerBuffers | null;
+  #adamStep = 0;
+  readonly #adamParams: AdamParams;
   readonly #ws: Workspace;
   readonly #bx: Mat;
   readonly #by: Mat;
@@ -163,6 +195,17 @@ export class Trainer {
     this.#freshRng = new Rng(seed, STREAM.trainData);
     this.#grads = this.student.allocLike();
     this.#velocity = config.momentum > 0 ? this.student.allocLike() : null;
+    const adam = config.optimizer === "adam";
+    this.#adamM = adam ? this.student.allocLike() : null;
+    this.#adamV = adam ? this.student.allocLike() : null;
+    this.#adamParams = {
+      lr: 0,
+      beta1: config.adamBeta1,
+      beta2: config.adamBeta2,
+      eps: config.adamEps,
+      weightDecay: config.weightDecay,
+      step: 0,
+    };
     const b = config.batch;
     this.#ws = this.student.workspace(b);
     this.#bx = k.alloc(b, config.d);
@@ -176,7 +219,7 @@ export class Trainer {
   }
 
   /**
-   * Runs n SGD steps at learning rate lr. Each step's minibatch gradient norms are added to the
+   * Runs n optimizer steps at learning rate lr. Each step's minibatch gradient norms are added to the
    * epoch's {@linkcode Trainer.batchGradNorms}.
    */
   steps(n: number, lr: number): void {
@@ -184,20 +227,29 @@ export class Trainer {
     const student = this.student, ws = this.#ws, grads = this.#grads;
     const err = ws.deltas[student.depth - 1];
     const fresh = this.train === null;
+    const ce = cfg.loss === "cross-entropy";
     const invBatch = 1 / cfg.batch;
     const gSum = this.#gradSum, gMax = this.#gradMax;
-    let sse = 0;
+    let sse = 0, ceSum = 0, agree = 0;
     for (let s = 0; s < n; s++) {
+      let target: Mat;
       if (fresh) {
         this.#freshRng.fillNormal(k.view(this.#bx), cfg.dataStd);
-        const t = this.teacher.forward(this.#bx, this.teacher.workspace(cfg.batch));
-        k.sub(student.forward(this.#bx, ws), t, err);
-        sse += k.sumsq(err);
+        target = this.teacher.forward(this.#bx, this.teacher.workspace(cfg.batch));
       } else {
         this.#drawBatch();
         k.gatherRows(this.train!.x, this.#idxPtr, this.#bx);
         k.gatherRows(this.train!.y, this.#idxPtr, this.#by);
-        k.sub(student.forward(this.#bx, ws), this.#by, err);
+        target = this.#by;
+      }
+      const out = student.forward(this.#bx, ws);
+      if (fresh || !ce) {
+        k.sub(out, target, err);
+        if (fresh) sse += k.sumsq(err);
+      }
+      if (ce) {
+        ceSum += k.crossEntropy(out, target, err);
+        if (fresh) agree += k.argmaxAgree(out, target);
       }
       k.scale(err, invBatch);
       student.backward(ws, err, grads);
@@ -205,18 +257,47 @@ export class Trainer {
         const norm = Math.sqrt(k.sumsq(grads.full[l]));
         gSum[l] += norm;
         if (!(norm <= gMax[l])) gMax[l] = norm; // NaN propagates
-        k.sgdUpdate(
-          student.weights[l],
-          grads.full[l],
-          this.#velocity ? this.#velocity.full[l] : null,
-          lr,
-          cfg.momentum,
-          cfg.weightDecay,
-        );
       }
+      this.#update(lr);
     }
     this.#gradSteps += n;
-    if (fresh && n > 0) this.lastEpochBatchMse = sse / (n * cfg.batch * cfg.outputs);
+    if (fresh && n > 0) {
+      this.lastEpochBatchMse = sse / (n * cfg.batch * cfg.outputs);
+      if (ce) {
+        this.lastEpochBatchCe = ceSum / (n * cfg.batch);
+        this.lastEpochBatchAcc = agree / (n * cfg.batch);
+      }
+    }
+  }
+
+  /** One update of every trained layer from the gradients in #grads. */
+  #update(lr: number): void {
+    const k = this.kernels, cfg = this.config, student = this.student, grads = this.#grads;
+    if (this.#adamM) {
+      const params = this.#adamParams;
+      params.lr = lr;
+      params.step = ++this.#adamStep;
+      for (let l = 0; l < student.depth; l++) {
+        k.adamUpdate(
+          student.weights[l],
+          grads.full[l],
+          this.#adamM.full[l],
+          this.#adamV!.full[l],
+          params,
+        );
+      }
+      return;
+    }
+    for (let l = 0; l < student.depth; l++) {
+      k.sgdUpdate(
+        student.weights[l],
+        grads.full[l],
+        this.#velocity ? this.#velocity.full[l] : null,
+        lr,
+        cfg.momentum,
+        cfg.weightDecay,
+      );
+    }
   }
 
   /** Minibatch gradient norms of the steps since the current (or last) epoch began; null if none. */
@@ -271,16 +352,12 @@ export class Trainer {
 
   /** Mean squared error of the student on a data set (over samples and outputs). */
   mse(data: DataSet): number {
-    const k = this.kernels, c = this.config.outputs;
-    let sse = 0;
-    forEachChunk(data.n, (start, rows) => {
-      const ws = this.student.workspace(rows);
-      const out = this.student.forward(k.rowsOf(data.x, start, rows), ws);
-      const err = ws.deltas[this.student.depth - 1];
-      k.sub(out, k.rowsOf(data.y, start, rows), err);
-      sse += k.sumsq(err);
-    });
-    return sse / (data.n * c);
+    return this.#pass(data, null).mse;
+  }
+
+  /** The student's losses on a data set: MSE, and for cross-entropy runs CE and accuracy. */
+  losses(data: DataSet): DataLosses {
+    return this.#pass(data, null);
   }
 
   /**
@@ -288,19 +365,36 @@ export class Trainer {
    * `grads` (defaults to the trainer's gradient buffers). Returns the MSE on the way.
    */
   fullGradient(data: DataSet, grads: LayerBuffers = this.#grads): number {
+    return this.#pass(data, grads).mse;
+  }
+
+  /** One pass over a data set: losses, and with `grads` the full-batch gradient of the objective. */
+  #pass(data: DataSet, grads: LayerBuffers | null): DataLosses {
     const k = this.kernels, student = this.student;
-    let sse = 0, first = true;
+    const ce = this.config.loss === "cross-entropy";
+    let sse = 0, ceSum = 0, agree = 0, first = true;
     forEachChunk(data.n, (start, rows) => {
       const ws = student.workspace(rows);
       const out = student.forward(k.rowsOf(data.x, start, rows), ws);
       const err = ws.deltas[student.depth - 1];
-      k.sub(out, k.rowsOf(data.y, start, rows), err);
+      const y = k.rowsOf(data.y, start, rows);
+      k.sub(out, y, err);
       sse += k.sumsq(err);
-      k.scale(err, 1 / data.n);
-      student.backward(ws, err, grads, !first);
+      if (ce) {
+        ceSum += k.crossEntropy(out, y, err);
+        agree += k.argmaxAgree(out, y);
+      }
+      if (grads) {
+        k.scale(err, 1 / data.n);
+        student.backward(ws, err, grads, !first);
+      }
       first = false;
     });
-    return sse / (data.n * this.config.outputs);
+    return {
+      mse: sse / (data.n * this.config.outputs),
+      ce: ce ? ceSum / data.n : NaN,
+      acc: ce ? agree / data.n : NaN,
+    };
   }
 
   /**
@@ -310,12 +404,25 @@ export class Trainer {
   evaluate(): EpochMetrics {
     const k = this.kernels;
     const trainData = this.trainEval;
-    const gradMse = this.fullGradient(trainData ?? this.eval);
-    const gradNorm = this.#grads.full.map((g) => Math.sqrt(k.sumsq(g)));
-    const evalMse = trainData ? this.mse(this.eval) : gradMse;
-    const trainMse = trainData ? gradMse : this.lastEpochBatchMse;
+    const g = this.#pass(trainData ?? this.eval, this.#grads);
+    const gradNorm = this.#grads.full.map((m) => Math.sqrt(k.sumsq(m)));
+    const ev = trainData ? this.losses(this.eval) : g;
     const { epoch, lr, batchGradNorm } = this.metricsBase();
-    return { epoch, lr, trainMse, evalMse, gradNorm, batchGradNorm };
+    const m: EpochMetrics = {
+      epoch,
+      lr,
+      trainMse: trainData ? g.mse : this.lastEpochBatchMse,
+      evalMse: ev.mse,
+      gradNorm,
+      batchGradNorm,
+    };
+    if (this.config.loss === "cross-entropy") {
+      m.trainCe = trainData ? g.ce : this.lastEpochBatchCe;
+      m.evalCe = ev.ce;
+      m.trainAcc = trainData ? g.acc : this.lastEpochBatchAcc;
+      m.evalAcc = ev.acc;
+    }
+    return m;
   }
 
   /** The parts of {@linkcode EpochMetrics} that need no data pass: epoch, lr, minibatch norms. */
@@ -330,14 +437,22 @@ export class Trainer {
     const bytes = (m: Mat) => new Uint8Array(k.view(m).slice().buffer);
     const blobs = this.student.weights.map(bytes);
     if (this.#velocity) blobs.push(...this.#velocity.full.map(bytes));
+    if (this.#adamM) blobs.push(...this.#adamM.full.map(bytes), ...this.#adamV!.full.map(bytes));
     blobs.push(new Uint8Array(this.#order.slice().buffer));
-    const last = this.lastEpochBatchMse;
+    const num = (x: number) => Number.isNaN(x) ? null : x;
     return {
       state: {
         epoch: this.epoch,
         rng: this.getRngState(),
         orderPos: this.#orderPos,
-        lastEpochBatchMse: Number.isNaN(last) ? null : last,
+        lastEpochBatchMse: num(this.lastEpochBatchMse),
+        ...(this.#adamM ? { adamStep: this.#adamStep } : {}),
+        ...(this.config.loss === "cross-entropy"
+          ? {
+            lastEpochBatchCe: num(this.lastEpochBatchCe),
+            lastEpochBatchAcc: num(this.lastEpochBatchAcc),
+          }
+          : {}),
         batchGrad: {
           steps: this.#gradSteps,
           sum: Array.from(this.#gradSum),
@@ -360,6 +475,12 @@ export class Trainer {
         view: k.view(m),
         what: `momentum of layer ${l}`,
       })),
+      ...[this.#adamM, this.#adamV].flatMap((buf, i) =>
+        (buf?.full ?? []).map((m, l) => ({
+          view: k.view(m),
+          what: `Adam ${i === 0 ? "first" : "second"} moment of layer ${l}`,
+        }))
+      ),
       { view: this.#order, what: "shuffle order" },
     ];
     if (snap.blobs.length !== targets.length) {
@@ -386,6 +507,9 @@ export class Trainer {
     this.#gradSteps = ok ? bg.steps : 0;
     this.#gradSum.set(ok ? bg.sum : new Array(this.#gradSum.length).fill(0));
     this.#gradMax.set(ok ? bg.max : new Array(this.#gradMax.length).fill(0));
+    this.#adamStep = st.adamStep ?? 0;
+    this.lastEpochBatchCe = st.lastEpochBatchCe ?? NaN;
+    this.lastEpochBatchAcc = st.lastEpochBatchAcc ?? NaN;
   }
 
   /** Whether every student weight is finite (a diverged run has NaN or ±Inf somewhere). */

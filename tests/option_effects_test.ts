@@ -107,6 +107,7 @@ function twoSteps(c: RunConfig) {
  * (v starts at 0); w ← w − lr·v. Each step must match to 1e-9 of the step's own size.
  */
 function checkTwoSteps(o: ReturnType<typeof twoSteps>, c: RunConfig): void {
+  if (c.optimizer === "adam") return checkTwoAdamSteps(o, c);
   const lr0 = scheduledLr(c.lr, 0), lr1 = scheduledLr(c.lr, 1);
   const mom = c.momentum, wd = c.weightDecay;
   o.w0.forEach((w0, l) => {
@@ -117,6 +118,60 @@ function checkTwoSteps(o: ReturnType<typeof twoSteps>, c: RunConfig): void {
     closeRelativeToStep(o.w1[l], w1, w0, `layer ${l}, step 1`);
     closeRelativeToStep(o.w2[l], w2, o.w1[l], `layer ${l}, step 2`);
   });
+}
+
+/**
+ * Adam as the README states it (PyTorch's): g' = g + wd·w; m ← m + (1 − β1)(g' − m);
+ * v ← β2·v + (1 − β2)·g'²; w ← w − lr/(1 − β1^t) · m / (sqrt(v)/sqrt(1 − β2^t) + eps), m, v from 0.
+ */
+function checkTwoAdamSteps(o: ReturnType<typeof twoSteps>, c: RunConfig): void {
+  const b1 = c.adamBeta1, b2 = c.adamBeta2, eps = c.adamEps, wd = c.weightDecay;
+  o.w0.forEach((w0, l) => {
+    const m = new Float64Array(w0.length), v = new Float64Array(w0.length);
+    const step = (w: Float64Array, g: Float64Array, t: number) =>
+      w.map((wi, i) => {
+        const gp = g[i] + wd * wi;
+        m[i] = m[i] + (1 - b1) * (gp - m[i]);
+        v[i] = b2 * v[i] + (1 - b2) * gp * gp;
+        const lr = scheduledLr(c.lr, t - 1);
+        return wi - lr / (1 - b1 ** t) * m[i] / (Math.sqrt(v[i]) / Math.sqrt(1 - b2 ** t) + eps);
+      });
+    closeRelativeToStep(o.w1[l], step(w0, o.g0[l], 1), w0, `layer ${l}, Adam step 1`);
+    closeRelativeToStep(o.w2[l], step(o.w1[l], o.g1[l], 2), o.w1[l], `layer ${l}, Adam step 2`);
+  });
+}
+
+/** The student's outputs and the teacher's on the training set, and the output bias gradient. */
+function outputGradient(c: RunConfig) {
+  const t = new Trainer(c);
+  const ws = t.student.workspace(c.nTrain);
+  const out = copy(t, t.student.forward(t.train!.x, ws));
+  const g = t.student.allocLike();
+  t.fullGradient(t.train!, g);
+  const last = g.full[g.full.length - 1];
+  return { out, y: copy(t, t.train!.y), biasGrad: copy(t, last).slice(-c.outputs) };
+}
+
+/**
+ * The output bias gradient is the mean per-sample d loss / d output: out − y for MSE, and
+ * softmax(out) − onehot(arg-max of the teacher's outputs) for cross-entropy.
+ */
+function checkOutputGradient(o: ReturnType<typeof outputGradient>, c: RunConfig): void {
+  const k = c.outputs, n = c.nTrain, want = new Float64Array(k);
+  for (let r = 0; r < n; r++) {
+    const out = o.out.subarray(r * k, r * k + k), y = o.y.subarray(r * k, r * k + k);
+    if (c.loss === "mse") { for (let j = 0; j < k; j++) want[j] += (out[j] - y[j]) / n; }
+    else {
+      const cls = y.indexOf(Math.max(...y)), mx = Math.max(...out);
+      const sum = out.reduce((s, x) => s + Math.exp(x - mx), 0);
+      for (let j = 0; j < k; j++) {
+        want[j] += (Math.exp(out[j] - mx) / sum - (j === cls ? 1 : 0)) / n;
+      }
+    }
+  }
+  for (let j = 0; j < k; j++) {
+    assertAlmostEquals(o.biasGrad[j], want[j], 1e-12, `output ${j} bias gradient`);
+  }
 }
 
 function closeRelativeToStep(
@@ -483,6 +538,53 @@ export const ROWS: EffectRow[] = [
     value: 0.1,
     base: FULL_BATCH,
     what: "decay term in the step",
+    observe: twoSteps,
+    check: checkTwoSteps,
+  }),
+  row({
+    key: "loss",
+    value: "cross-entropy",
+    what: "d loss / d output is softmax − onehot(teacher's arg-max)",
+    observe: outputGradient,
+    check: checkOutputGradient,
+  }),
+  row({
+    key: "optimizer",
+    value: "adam",
+    base: FULL_BATCH,
+    what: "Adam's two first steps",
+    observe: twoSteps,
+    check: checkTwoSteps,
+  }),
+  row({
+    key: "adamBeta1",
+    value: 0.5,
+    base: { ...FULL_BATCH, optimizer: "adam" },
+    what: "Adam's first-moment decay",
+    observe: twoSteps,
+    check: checkTwoSteps,
+  }),
+  row({
+    key: "adamBeta2",
+    value: 0.5,
+    base: { ...FULL_BATCH, optimizer: "adam" },
+    what: "Adam's second-moment decay",
+    observe: twoSteps,
+    check: checkTwoSteps,
+  }),
+  row({
+    key: "adamEps",
+    value: 0.05,
+    base: { ...FULL_BATCH, optimizer: "adam" },
+    what: "Adam's eps",
+    observe: twoSteps,
+    check: checkTwoSteps,
+  }),
+  row({
+    key: "weightDecay",
+    value: 0.5,
+    base: { ...FULL_BATCH, optimizer: "adam" },
+    what: "L2 term in Adam's gradient",
     observe: twoSteps,
     check: checkTwoSteps,
   }),

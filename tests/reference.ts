@@ -123,6 +123,83 @@ export function refSgdUpdate(
   return { values, magnitude };
 }
 
+/** First index of the largest value of row r (rows of c values). */
+function refArgmaxRow(a: ArrayLike<number>, r: number, c: number): number {
+  let at = 0;
+  for (let j = 1; j < c; j++) if (a[r * c + j] > a[r * c + at]) at = j;
+  return at;
+}
+
+/**
+ * Softmax cross-entropy against the arg-max class of y: [Σ loss, delta...] where per row
+ * loss = log Σ exp(o) − o_class and delta = softmax(o) − onehot(class).
+ */
+export function refCrossEntropy(o: ArrayLike<number>, y: ArrayLike<number>, c: number): Expected {
+  const rows = o.length / c;
+  const values = new Float64Array(1 + o.length), magnitude = new Float64Array(1 + o.length);
+  let total = 0, totalMag = 0;
+  for (let r = 0; r < rows; r++) {
+    const cls = refArgmaxRow(y, r, c);
+    let mx = -Infinity;
+    for (let j = 0; j < c; j++) mx = Math.max(mx, o[r * c + j]);
+    let s = 0;
+    for (let j = 0; j < c; j++) s += Math.exp(o[r * c + j] - mx);
+    for (let j = 0; j < c; j++) {
+      const p = Math.exp(o[r * c + j] - mx) / s;
+      values[1 + r * c + j] = j === cls ? p - 1 : p;
+      magnitude[1 + r * c + j] = 1;
+    }
+    const loss = Math.log(s) + mx - o[r * c + cls];
+    total += loss;
+    totalMag += Math.abs(Math.log(s)) + Math.abs(mx) + Math.abs(o[r * c + cls]);
+  }
+  values[0] = total;
+  magnitude[0] = totalMag;
+  return { values, magnitude };
+}
+
+/** Rows whose arg-max agrees between a and b. */
+export function refArgmaxAgree(a: ArrayLike<number>, b: ArrayLike<number>, c: number): Expected {
+  let n = 0;
+  for (let r = 0; r < a.length / c; r++) if (refArgmaxRow(a, r, c) === refArgmaxRow(b, r, c)) n++;
+  return { values: Float64Array.of(n), magnitude: Float64Array.of(0) };
+}
+
+/**
+ * PyTorch's Adam step (torch.optim.Adam, amsgrad off, L2 weight decay) in f64: [w', m', v']
+ * concatenated. `r` rounds the hyper-parameters as the kernel does (Math.fround for f32).
+ */
+export function refAdamUpdate(
+  w: ArrayLike<number>,
+  g: ArrayLike<number>,
+  m: ArrayLike<number>,
+  v: ArrayLike<number>,
+  p: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number },
+  r: (x: number) => number = (x) => x,
+): Expected {
+  const len = w.length;
+  const values = new Float64Array(3 * len), magnitude = new Float64Array(3 * len);
+  const stepSize = r(p.lr / (1 - p.beta1 ** p.step));
+  const bc2 = r(Math.sqrt(1 - p.beta2 ** p.step));
+  const a1 = r(1 - p.beta1), b2 = r(p.beta2), a2 = r(1 - p.beta2);
+  const wd = r(p.weightDecay), eps = r(p.eps);
+  for (let i = 0; i < len; i++) {
+    const gp = g[i] + wd * w[i];
+    const gMag = Math.abs(g[i]) + Math.abs(wd * w[i]);
+    const mm = m[i] + a1 * (gp - m[i]);
+    const vv = v[i] * b2 + a2 * gp * gp;
+    const den = Math.sqrt(vv) / bc2 + eps;
+    const upd = stepSize * mm / den;
+    values[i] = w[i] - upd;
+    magnitude[i] = Math.abs(w[i]) + Math.abs(upd) * (1 + gMag);
+    values[len + i] = mm;
+    magnitude[len + i] = Math.abs(m[i]) + a1 * (Math.abs(m[i]) + gMag);
+    values[2 * len + i] = vv;
+    magnitude[2 * len + i] = Math.abs(v[i]) + a2 * gMag * gMag;
+  }
+  return { values, magnitude };
+}
+
 /** dst row r := src row idx[r]. */
 export function refGatherRows(src: ArrayLike<number>, idx: ArrayLike<number>, n: number): Expected {
   const values = new Float64Array(idx.length * n);
@@ -404,6 +481,79 @@ export const KERNEL_TABLE: readonly KernelCase[] = [
         run: () => kern.sgdUpdate(w, g, momentum ? v : null, 0.05, mom, 1e-3),
         actual: () => Float64Array.from([...kern.view(w), ...kern.view(v)]),
         expected: () => refSgdUpdate(ws, gs, vs, r(0.05), r(mom), r(1e-3)),
+      };
+    },
+  },
+  {
+    name: "crossEntropy",
+    shapes: EW_SHAPES,
+    benchShapes: [[64, 100]],
+    accumulates: false,
+    flops: ([m, n]) => 8 * m * n,
+    prepare(kern, [m, n], _acc, rng) {
+      const o = random(kern, m, n, rng), y = random(kern, m, n, rng);
+      const vo = kern.view(o);
+      for (let i = 0; i < vo.length; i++) vo[i] *= 20; // logits far apart: large exp ranges
+      const delta = kern.alloc(m, n);
+      const [os, ys] = [snap(kern, o), snap(kern, y)];
+      let loss = NaN;
+      return {
+        run: () => {
+          loss = kern.crossEntropy(o, y, delta);
+        },
+        actual: () => Float64Array.from([loss, ...kern.view(delta)]),
+        expected: () => refCrossEntropy(os, ys, n),
+      };
+    },
+  },
+  {
+    name: "argmaxAgree",
+    shapes: EW_SHAPES,
+    benchShapes: [[64, 100]],
+    accumulates: false,
+    flops: ([m, n]) => 2 * m * n,
+    prepare(kern, [m, n], _acc, rng) {
+      const a = random(kern, m, n, rng), b = random(kern, m, n, rng);
+      // half of the rows of b copy a, so both outcomes occur
+      const va = kern.view(a), vb = kern.view(b);
+      for (let r = 0; r < m; r += 2) for (let j = 0; j < n; j++) vb[r * n + j] = va[r * n + j];
+      const [as, bs] = [snap(kern, a), snap(kern, b)];
+      let agree = NaN;
+      return {
+        run: () => {
+          agree = kern.argmaxAgree(a, b);
+        },
+        actual: () => Float64Array.of(agree),
+        expected: () => refArgmaxAgree(as, bs, n),
+      };
+    },
+  },
+  {
+    name: "adamUpdate",
+    shapes: EW_SHAPES,
+    benchShapes: [[101, 200]],
+    // accumulate = true selects weight decay and a later step.
+    accumulates: true,
+    flops: ([m, n]) => 12 * m * n,
+    prepare(kern, [m, n], decay, rng) {
+      const w = random(kern, m, n, rng), g = random(kern, m, n, rng);
+      const mo = random(kern, m, n, rng), v = random(kern, m, n, rng);
+      const vv = kern.view(v);
+      for (let i = 0; i < vv.length; i++) vv[i] = Math.abs(vv[i]) * 0.1;
+      const snaps = [w, g, mo, v].map((x) => snap(kern, x));
+      const r = (x: number) => kern.precision === "f32" ? Math.fround(x) : x;
+      const p = {
+        lr: 0.01,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weightDecay: decay ? 0.05 : 0,
+        step: decay ? 7 : 1,
+      };
+      return {
+        run: () => kern.adamUpdate(w, g, mo, v, p),
+        actual: () => Float64Array.from([...kern.view(w), ...kern.view(mo), ...kern.view(v)]),
+        expected: () => refAdamUpdate(snaps[0], snaps[1], snaps[2], snaps[3], p, r),
       };
     },
   },
