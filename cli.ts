@@ -33,10 +33,10 @@ import { reportCommand } from "./src/report_cli.ts";
 
 const TRAIN_FLAGS: FlagSpec[] = [
   ...RUN_OPTION_FLAGS,
-  { name: "out", type: "string" },
+  { name: "out", type: "string", path: true },
   { name: "force", type: "boolean" },
-  { name: "config", type: "string" },
-  { name: "resume", type: "string" },
+  { name: "config", type: "string", path: true },
+  { name: "resume", type: "string", path: true },
   { name: "quiet", type: "boolean" },
   { name: "help", type: "boolean" },
 ];
@@ -151,7 +151,7 @@ async function train(argv: string[]): Promise<void> {
   }
   layers.push({ settings: flags });
   const config = resolveConfig(...layers);
-  const out = typeof values.out === "string" && values.out !== ""
+  const out = typeof values.out === "string"
     ? values.out
     : `runs/${new Date().toISOString().replace(/[:.]/g, "-")}`;
   const result = await runToFolder(config, {

@@ -22,6 +22,46 @@ export interface FlagSpec {
   type: "string" | "boolean";
   /** May be given several times (values collected in order). */
   multiple?: boolean;
+  /** A file or folder path: an empty value or the filesystem root is refused. */
+  path?: boolean;
+}
+
+/** Whether a path names the filesystem root (`/`, `//`, `/..`, `.` run from `/`, `C:\`…). */
+function isRoot(path: string): boolean {
+  let full = path.replaceAll("\\", "/");
+  if (/^[A-Za-z]:/.test(full)) full = full.slice(2);
+  else if (!full.startsWith("/")) {
+    let cwd: string;
+    try {
+      cwd = Deno.cwd().replaceAll("\\", "/").replace(/^[A-Za-z]:/, "");
+    } catch {
+      return false; // no read access: the path is used relative to an unknown folder
+    }
+    full = `${cwd}/${full}`;
+  }
+  const parts: string[] = [];
+  for (const seg of full.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") parts.pop();
+    else parts.push(seg);
+  }
+  return parts.length === 0;
+}
+
+/**
+ * Checks a path given for `what` (a flag like "--out" or an argument like "DIR"): an empty value
+ * and the filesystem root are refused with a one-line {@linkcode ConfigError}.
+ */
+export function checkPath(what: string, value: string): string {
+  if (value.trim() === "") {
+    throw new ConfigError(`Invalid ${what} ${JSON.stringify(value)}: expected a path, got nothing`);
+  }
+  if (isRoot(value)) {
+    throw new ConfigError(
+      `Invalid ${what} ${JSON.stringify(value)}: the filesystem root is never used; give a folder`,
+    );
+  }
+  return value;
 }
 
 /** Parsed flags (by flag name) and positionals. */
@@ -46,6 +86,7 @@ export function parseFlags(argv: string[], flags: FlagSpec[]): ParsedArgs {
       i++;
     } else args.push(argv[i]);
   }
+  let parsed: ParsedArgs;
   try {
     const { values, positionals } = parseArgs({
       args,
@@ -54,11 +95,16 @@ export function parseFlags(argv: string[], flags: FlagSpec[]): ParsedArgs {
       allowPositionals: true,
       allowNegative: true,
     });
-    return { values: { ...values } as ParsedArgs["values"], positionals };
+    parsed = { values: { ...values } as ParsedArgs["values"], positionals };
   } catch (e) {
     const msg = (e as Error).message.split("\n")[0];
     throw new ConfigError(`${msg} (see --help)`);
   }
+  for (const f of flags) {
+    const v = parsed.values[f.name];
+    if (f.path && typeof v === "string") checkPath(`--${f.name}`, v);
+  }
+  return parsed;
 }
 
 /** One flag per run option (booleans as switches), shared by `train` and `sweep`. */
@@ -78,7 +124,10 @@ export function runSettings(values: ParsedArgs["values"]): RawSettings {
 export function runOptionHelpRows(skip: (keyof RunConfig)[] = []): [string, string][] {
   return OPTIONS.filter((o) => !skip.includes(o.key)).map((o) => {
     const arg = o.kind === "bool" ? "" : ` ${placeholder(o)}`;
-    return [`--${o.flag}${arg}`, `${o.help} [default: ${formatValue(o.default)}]`];
+    const range = (o.kind === "int" || o.kind === "intList") && o.max !== undefined
+      ? `${o.min} to ${o.max}; `
+      : "";
+    return [`--${o.flag}${arg}`, `${o.help} [${range}default: ${formatValue(o.default)}]`];
   });
 }
 

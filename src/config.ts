@@ -7,7 +7,9 @@
  * @module
  */
 
+import { CHUNK_ROWS } from "./data.ts";
 import type { Precision } from "./kernels.ts";
+import { TUNING_SAMPLES } from "./teacher.ts";
 
 /** A learning-rate schedule: `[epoch, lr]` pairs, epochs strictly increasing, the first 0. */
 export type Schedule = [number, number][];
@@ -129,15 +131,35 @@ export interface OptionSpec {
 
 const U32 = 4294967295;
 
+/** Largest input dimension, layer width and output count (WASM matrix sizes stay in 32 bits). */
+export const MAX_WIDTH = 1_000_000;
+/** Largest student over-realization. */
+export const MAX_MULTI = 10_000;
+/** Largest data set and minibatch size (the memory estimate usually refuses far less). */
+export const MAX_SAMPLES = 100_000_000;
+/** Largest number of epochs (also of --eval-every and --save-corr-at). */
+export const MAX_EPOCHS = 1_000_000;
+/** Largest number of SGD steps per epoch. */
+export const MAX_ITERS = 1_000_000_000;
+
 /** Every run option, in help order. */
 export const OPTIONS: readonly OptionSpec[] = [
-  { key: "d", flag: "d", kind: "int", default: 100, min: 1, help: "input dimension" },
+  {
+    key: "d",
+    flag: "d",
+    kind: "int",
+    default: 100,
+    min: 1,
+    max: MAX_WIDTH,
+    help: "input dimension",
+  },
   {
     key: "widths",
     flag: "widths",
     kind: "intList",
     default: [20],
     min: 1,
+    max: MAX_WIDTH,
     nonEmpty: true,
     help: "teacher hidden widths, bottom to top (e.g. 20 or 10,15,20,25)",
   },
@@ -147,9 +169,18 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: "int",
     default: 10,
     min: 1,
+    max: MAX_MULTI,
     help: "student width ÷ teacher width",
   },
-  { key: "outputs", flag: "outputs", kind: "int", default: 50, min: 1, help: "output units" },
+  {
+    key: "outputs",
+    flag: "outputs",
+    kind: "int",
+    default: 50,
+    min: 1,
+    max: MAX_WIDTH,
+    help: "output units",
+  },
   {
     key: "p",
     flag: "p",
@@ -196,6 +227,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: "int",
     default: 10000,
     min: 0,
+    max: MAX_SAMPLES,
     help: "training set size (0 = fresh samples every step)",
   },
   {
@@ -204,6 +236,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: "int",
     default: 10000,
     min: 1,
+    max: MAX_SAMPLES,
     help: "evaluation set size",
   },
   {
@@ -212,9 +245,18 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: "int",
     default: 10000,
     min: 1,
+    max: MAX_SAMPLES,
     help: "training-set measurements on a fixed subsample of this many samples (all if fewer)",
   },
-  { key: "batch", flag: "batch", kind: "int", default: 16, min: 1, help: "minibatch size" },
+  {
+    key: "batch",
+    flag: "batch",
+    kind: "int",
+    default: 16,
+    min: 1,
+    max: MAX_SAMPLES,
+    help: "minibatch size",
+  },
   {
     key: "lr",
     flag: "lr",
@@ -222,13 +264,22 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: [[0, 0.01]],
     help: "learning rate: a number or epoch:lr pairs, e.g. 0:0.2,20:0.1",
   },
-  { key: "epochs", flag: "epochs", kind: "int", default: 100, min: 1, help: "epochs" },
+  {
+    key: "epochs",
+    flag: "epochs",
+    kind: "int",
+    default: 100,
+    min: 1,
+    max: MAX_EPOCHS,
+    help: "epochs",
+  },
   {
     key: "iters",
     flag: "iters",
     kind: "int",
     default: 1000,
     min: 1,
+    max: MAX_ITERS,
     help: "SGD iterations per epoch",
   },
   { key: "seed", flag: "seed", kind: "int", default: 1, min: 0, max: U32, help: "random seed" },
@@ -360,6 +411,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: "int",
     default: 1,
     min: 1,
+    max: MAX_EPOCHS,
     help: "evaluate every K epochs (the first and last always)",
   },
   {
@@ -368,6 +420,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: "intList",
     default: [],
     min: 0,
+    max: MAX_EPOCHS,
     help: "epochs whose correlation matrices are saved (besides first and last)",
   },
 ];
@@ -442,7 +495,7 @@ export function parseSchedule(v: unknown): Schedule | null {
   if (pairs.length === 0 || pairs[0][0] !== 0) return null;
   for (let i = 0; i < pairs.length; i++) {
     const [e, lr] = pairs[i];
-    if (!Number.isInteger(e) || e < 0 || !(lr > 0) || !Number.isFinite(lr)) return null;
+    if (!Number.isSafeInteger(e) || e < 0 || !(lr > 0) || !Number.isFinite(lr)) return null;
     if (i > 0 && e <= pairs[i - 1][0]) return null;
   }
   return pairs;
@@ -471,7 +524,7 @@ function parseValue(o: OptionSpec, v: unknown, where: string): unknown {
     case "int":
     case "number": {
       const x = toNumber(v);
-      if (!inBounds(o, x) || (k === "int" && !Number.isInteger(x))) fail(o, v, where);
+      if (!inBounds(o, x) || (k === "int" && !Number.isSafeInteger(x))) fail(o, v, where);
       return x;
     }
     case "intList": {
@@ -484,7 +537,7 @@ function parseValue(o: OptionSpec, v: unknown, where: string): unknown {
         : null;
       if (items === null) return fail(o, v, where);
       const xs = items.map(toNumber);
-      if (xs.some((x) => !Number.isInteger(x) || !inBounds(o, x))) fail(o, v, where);
+      if (xs.some((x) => !Number.isSafeInteger(x) || !inBounds(o, x))) fail(o, v, where);
       if (o.nonEmpty && xs.length === 0) fail(o, v, where);
       return xs;
     }
@@ -578,10 +631,10 @@ function checkCombination(c: RunConfig): void {
   const bytes = estimateMemory(c);
   if (bytes > MEMORY_LIMIT) {
     throw new ConfigError(
-      `This run needs about ${(bytes / 2 ** 30).toFixed(1)} GiB of WASM memory; at most ` +
+      `This run needs up to ${(bytes / 2 ** 30).toFixed(2)} GiB of WASM memory; at most ` +
         `${
-          (MEMORY_LIMIT / 2 ** 30).toFixed(1)
-        } GiB can be addressed (reduce --n-train, --n-eval or widths)`,
+          (MEMORY_LIMIT / 2 ** 30).toFixed(2)
+        } GiB can be addressed (reduce --n-train, --n-eval, --batch, --d or the widths)`,
     );
   }
 }
@@ -589,31 +642,58 @@ function checkCombination(c: RunConfig): void {
 /** The most WASM memory one run may use (4 GiB address space, less headroom). */
 export const MEMORY_LIMIT = 3.5 * 2 ** 30;
 
+/** Bytes of the kernels module's static data and the arena's rounding (padding, pages). */
+export const MEMORY_OVERHEAD = 2 * 2 ** 20;
+
 /**
- * Estimated bytes of WASM memory a run needs: data sets (with the training subsample), both
- * networks, training buffers, evaluation chunks and the analysis' cache of teacher activations.
+ * An upper bound of the bytes of WASM memory a run allocates, all phases together (WASM memory
+ * never shrinks): the module's static data, both networks' weights, the training buffers
+ * (gradients, momentum, minibatch, index), the data sets and the training subsample, the teacher's bias-tuning sample, the
+ * forward/backward workspaces of every row count used (minibatch, evaluation chunks and their
+ * remainders), the analysis' accumulators and gradient buffers per hidden layer, and its cache of
+ * teacher activations (at most 64 MiB). `tests/memory_test.ts` checks it against the real
+ * allocation over a grid of configurations.
  */
 export function estimateMemory(c: RunConfig): number {
   const bpe = c.precision === "f32" ? 4 : 8;
   const teacher = [c.d, ...c.widths, c.outputs];
   const student = [c.d, ...c.widths.map((w) => w * c.multi), c.outputs];
-  let weights = 0;
-  for (let l = 0; l + 1 < student.length; l++) {
-    weights += (student[l] + 1) * student[l + 1] * 4 + (teacher[l] + 1) * teacher[l + 1];
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const L = student.length - 1;
+  let wS = 0, wT = 0;
+  for (let l = 0; l < L; l++) {
+    wS += (student[l] + 1) * student[l + 1];
+    wT += (teacher[l] + 1) * teacher[l + 1];
   }
+  const chunk = CHUNK_ROWS;
   const subsample = c.nTrain > c.nTrainEval ? c.nTrainEval : 0;
-  const rows = c.nTrain + c.nEval + subsample;
-  const data = rows * (c.d + c.outputs);
-  const chunk = 1024;
-  const acts = chunk * (student.reduce((a, b) => a + b, 0) + teacher.reduce((a, b) => a + b, 0)) *
-    3;
+  // Workspaces, one per distinct row count: the minibatch (the teacher's only for fresh samples),
+  // full evaluation chunks and the remainders of the data sets.
+  const wsElems = (s: number[]) => s[0] + 2 * s[L] + 4 * sum(s.slice(1, L));
+  const chunkRows = Math.min(chunk, Math.max(c.nTrain, c.nEval)) + (c.nTrain % chunk) +
+    (c.nEval % chunk) + (subsample % chunk);
+  const workspaces = (c.batch + chunkRows) * wsElems(student) +
+    ((c.nTrain === 0 ? c.batch : 0) + chunkRows) * wsElems(teacher);
+  const tuning = c.biasTuning || c.standardize ? TUNING_SAMPLES * (c.d + 4 * sum(teacher)) : 0;
+  // Student weights, gradients, momentum and the analysis' gradients (× 2 for the f64 sums).
+  const weights = wT + 5 * wS;
+  const batch = c.batch * (c.d + c.outputs + 1);
+  const data = (c.nTrain + c.nEval + subsample) * (c.d + c.outputs + 1);
+  let elements = weights + batch + data + workspaces + tuning;
+  let f64 = 0;
+  for (let h = 0; h < L - 1; h++) {
+    const m = teacher[h + 1], n = student[h + 1];
+    // correlation (shifts, deviations, sums, cross products) and observability accumulators,
+    // per-node gradient sums, the Jacobian β chunk
+    elements += 6 * chunk * (m + n) + 2 * m * n + 3 * n + chunk * n;
+    f64 += 2 * m * n + 4 * (m + n);
+  }
+  elements += 2 * L * chunk + c.outputs * student[L - 1]; // per-sample norms, top Jacobian
+  f64 += 2 * wS;
   // The analysis caches teacher activations of the measured data sets (at most 64 MiB).
   const measured = Math.min(c.nTrain, c.nTrainEval) + c.nEval;
-  const teacherCache = Math.min(
-    64 * 2 ** 20,
-    2 * measured * c.widths.reduce((a, b) => a + b, 0) * bpe,
-  );
-  return (weights + data + acts) * bpe + teacherCache;
+  const cacheBytes = Math.min(64 * 2 ** 20, 2 * measured * sum(c.widths) * bpe);
+  return elements * bpe + f64 * 8 + cacheBytes + MEMORY_OVERHEAD;
 }
 
 /** The CLI flag of a config key. */

@@ -5,11 +5,11 @@
  */
 
 import { ConfigError } from "./config.ts";
-import { type FlagSpec, parseFlags } from "./cli_args.ts";
+import { checkPath, type FlagSpec, parseFlags } from "./cli_args.ts";
 import { writeReport } from "./report.ts";
 
 const REPORT_FLAGS: FlagSpec[] = [
-  { name: "out", type: "string" },
+  { name: "out", type: "string", path: true },
   { name: "help", type: "boolean" },
 ];
 
@@ -39,7 +39,8 @@ export async function reportCommand(argv: string[]): Promise<number> {
         : `Unexpected argument ${JSON.stringify(positionals[1])}: expected one folder (see --help)`,
     );
   }
-  const out = typeof values.out === "string" && values.out !== "" ? values.out : undefined;
+  checkPath("DIR", positionals[0]);
+  const out = typeof values.out === "string" ? values.out : undefined;
   const t0 = performance.now();
   const s = await writeReport(positionals[0], { out });
   const secs = ((performance.now() - t0) / 1000).toFixed(1);

@@ -50,7 +50,7 @@ import type { SampleGradientStats } from "./gradients.ts";
 import type { Mat } from "./kernels.ts";
 import { encodeNpy } from "./npy.ts";
 import { type EpochMetrics, Trainer, type TrainerSnapshot } from "./train.ts";
-import { configHash, type Provenance, provenance } from "./version.ts";
+import { canonicalJson, configHash, type Provenance, provenance } from "./version.ts";
 
 /** Options of {@linkcode runToFolder}. */
 export interface RunOptions {
@@ -204,6 +204,13 @@ export async function isExistingFolder(out: string): Promise<boolean> {
 export async function checkOutFolder(out: string, force = false): Promise<void> {
   if (!(await isExistingFolder(out)) || force) return;
   for await (const _ of Deno.readDir(out)) {
+    const interrupted = await Deno.stat(`${out}/${CHECKPOINT_FILE}`).then(() => true, () => false);
+    if (interrupted) {
+      throw new ConfigError(
+        `Output folder ${JSON.stringify(out)} holds an interrupted run: continue it with ` +
+          `train --resume ${out} (--force would discard its checkpoint)`,
+      );
+    }
     throw new ConfigError(
       `Output folder ${JSON.stringify(out)} already exists and is not empty: ` +
         `choose another --out or pass --force to replace it`,
@@ -241,8 +248,26 @@ async function appendText(path: string, text: string): Promise<void> {
   }
 }
 
+/**
+ * What a run folder was started from, kept in every checkpoint: resume refuses a folder where any
+ * of it has changed since (an edited config.json, replaced data files, another tool version).
+ */
+interface RunOrigin {
+  /** The resolved configuration (without `meta`). */
+  config: Record<string, unknown>;
+  /** Its hash (as in result.json's provenance). */
+  configHash: string;
+  /** Tool version, WASM sha256 and math of the process that started the run. */
+  version: string;
+  wasmSha256: string;
+  math: string;
+  /** sha256 of every .npy file written at the start (teacher, initial student, data). */
+  files: Record<string, string>;
+}
+
 /** The run-level state saved with every checkpoint, beside the trainer's. */
 interface RunState {
+  origin: RunOrigin;
   trainer: TrainerSnapshot["state"];
   metricsCsv: string;
   alignmentBytes: number;
@@ -284,7 +309,10 @@ export async function runToFolder(config: RunConfig, opts: RunOptions): Promise<
   await Deno.mkdir(out, { recursive: true });
   const meta = provenance(config.precision);
   await writeFileAtomic(`${out}/config.json`, JSON.stringify({ ...config, meta }, null, 2) + "\n");
-  const save = (name: string, m: Mat) => saveMat(trainer, out, name, m);
+  const files: Record<string, string> = {};
+  const save = async (name: string, m: Mat) => {
+    files[`${name}.npy`] = await saveMat(trainer, out, name, m);
+  };
   for (let l = 0; l < trainer.teacher.depth; l++) {
     await save(`teacher_w${l}`, trainer.teacher.weights[l]);
     await save(`student_init_w${l}`, trainer.student.weights[l]);
@@ -301,13 +329,64 @@ export async function runToFolder(config: RunConfig, opts: RunOptions): Promise<
   await save("eval_y", trainer.eval.y);
   await writeFileAtomic(`${out}/alignment.csv`, alignmentCsvHeader(TAUS));
   await writeFileAtomic(`${out}/students.csv`, STUDENTS_CSV_HEADER);
-  return await trainAndRecord(trainer, out, null, opts);
+  const origin: RunOrigin = {
+    config: JSON.parse(JSON.stringify(config)),
+    configHash: await configHash(config),
+    version: meta.version,
+    wasmSha256: meta.wasmSha256,
+    math: meta.math,
+    files,
+  };
+  return await trainAndRecord(trainer, out, origin, null, opts);
 }
 
-/** Writes a matrix of the trainer's memory as `<out>/<name>.npy`. */
-function saveMat(trainer: Trainer, out: string, name: string, m: Mat): Promise<void> {
+/** Writes a matrix of the trainer's memory as `<out>/<name>.npy`; returns the file's sha256. */
+async function saveMat(trainer: Trainer, out: string, name: string, m: Mat): Promise<string> {
   const data = trainer.kernels.view(m).slice();
-  return writeFileAtomic(`${out}/${name}.npy`, encodeNpy({ data, shape: [m.rows, m.cols] }));
+  const bytes = encodeNpy({ data, shape: [m.rows, m.cols] });
+  await writeFileAtomic(`${out}/${name}.npy`, bytes);
+  return await sha256Hex(bytes);
+}
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Why a run folder may not be resumed from its checkpoint's origin, or null if it may: the first
+ * difference found in config.json (every changed key, old → new), the tool, or a data file.
+ */
+async function originMismatch(
+  out: string,
+  origin: RunOrigin | undefined,
+  config: RunConfig,
+): Promise<string | null> {
+  if (!origin) return "its checkpoint was written by an older version (no origin recorded)";
+  const now = JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(origin.config), ...Object.keys(now)])].sort();
+  const changed = keys.filter((k) => canonicalJson(origin.config[k]) !== canonicalJson(now[k]))
+    .map((k) => `${k} ${canonicalJson(origin.config[k])} → ${canonicalJson(now[k])}`);
+  if (changed.length) {
+    return `config.json was edited after the run started (${changed.join(", ")})`;
+  }
+  const meta = provenance(config.precision);
+  for (const k of ["version", "wasmSha256", "math"] as const) {
+    if (origin[k] !== meta[k]) {
+      return `it was started by another build of the tool (${k} ${origin[k]}, now ${meta[k]})`;
+    }
+  }
+  for (const [name, sha] of Object.entries(origin.files)) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(`${out}/${name}`);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return `${name} is missing`;
+      throw e;
+    }
+    if (await sha256Hex(bytes) !== sha) return `${name} changed after the run started`;
+  }
+  return null;
 }
 
 /** Reads a run folder's config.json as a resolved config; a ConfigError if it is not a run. */
@@ -358,6 +437,13 @@ export async function resumeRun(
     return { config, result, resumedAt: 0 };
   }
   const ckpt = await decodeCheckpoint<RunState>(bytes, `${out}/${CHECKPOINT_FILE}`);
+  const mismatch = await originMismatch(out, ckpt.state.origin, config);
+  if (mismatch) {
+    throw new CheckpointError(
+      `Cannot resume ${JSON.stringify(out)}: ${mismatch}; restore it, or start the run again ` +
+        `with train --config ${out}/config.json --out ${out} --force`,
+    );
+  }
   await removeTempFiles(out);
   const trainer = new Trainer(config);
   try {
@@ -370,7 +456,7 @@ export async function resumeRun(
   await truncateTo(`${out}/alignment.csv`, ckpt.state.alignmentBytes);
   await truncateTo(`${out}/students.csv`, ckpt.state.studentsBytes);
   const state = { ...ckpt.state, resumes: ckpt.state.resumes + 1 };
-  const result = await trainAndRecord(trainer, out, state, opts);
+  const result = await trainAndRecord(trainer, out, state.origin, state, opts);
   return { config, result, resumedAt: ckpt.state.trainer.epoch };
 }
 
@@ -407,6 +493,7 @@ function divergenceOf(trainer: Trainer, m: EpochMetrics | null): Divergence | nu
 async function trainAndRecord(
   trainer: Trainer,
   out: string,
+  origin: RunOrigin,
   state: RunState | null,
   opts: Omit<RunOptions, "out" | "force">,
 ): Promise<RunResult> {
@@ -463,6 +550,7 @@ async function trainAndRecord(
   const checkpoint = async (initial: EpochMetrics, final: EpochMetrics) => {
     const snap = trainer.snapshot();
     const runState: RunState = {
+      origin,
       trainer: snap.state,
       metricsCsv: csv,
       alignmentBytes: (await Deno.stat(`${out}/alignment.csv`)).size,

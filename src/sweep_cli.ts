@@ -35,7 +35,7 @@ const SWEEP_FLAGS: FlagSpec[] = [
   { name: "shard-count", type: "string" },
   { name: "preset", type: "string" },
   { name: "list-presets", type: "boolean" },
-  { name: "out", type: "string" },
+  { name: "out", type: "string", path: true },
   { name: "quiet", type: "boolean" },
   { name: "help", type: "boolean" },
 ];
@@ -156,7 +156,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     grid,
     seeds,
   });
-  const out = typeof values.out === "string" && values.out !== ""
+  const out = typeof values.out === "string"
     ? values.out
     : `sweeps/${plan.preset ?? "sweep"}-${plan.id}`;
   await checkSweepFolder(out, plan);

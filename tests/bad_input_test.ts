@@ -4,12 +4,13 @@
  * problem, exit code 2 for usage errors and 1 for runtime errors, no stack trace, and the
  * working folder unchanged (nothing created, overwritten or half-written).
  */
-import { encodeCheckpoint } from "../src/checkpoint.ts";
+import { decodeCheckpoint, encodeCheckpoint } from "../src/checkpoint.ts";
 import { resolveConfig } from "../src/config.ts";
 import { encodeNpy } from "../src/npy.ts";
+import { runToFolder } from "../src/run.ts";
 import { Trainer } from "../src/train.ts";
 import { assertEquals, assertOk } from "./assert.ts";
-import { runCli } from "./run_cli.ts";
+import { exists, runCli } from "./run_cli.ts";
 
 const TINY = ["--d", "5", "--widths", "3", "--outputs", "2", "--n-train", "100", "--n-eval", "50"];
 const QUICK = [...TINY, "--epochs", "2", "--iters", "10"];
@@ -68,8 +69,28 @@ const CASES: Case[] = [
     2,
     /--sampling shuffle: needs a fixed training set/,
   ],
-  [["train", "--n-train", "100000000", "--d", "1000"], 2, /GiB of WASM memory; at most 3\.5 GiB/],
+  [["train", "--n-train", "100000000", "--d", "1000"], 2, /GiB of WASM memory; at most 3\.50 GiB/],
   [["train", "--widths", "100000", "--multi", "100"], 2, /GiB of WASM memory/],
+  // integers: safe and within the documented range; memory an upper bound, checked up front
+  [
+    ["train", "--iters", "1e99"],
+    2,
+    /Invalid --iters "1e99": expected an integer ≥ 1 and ≤ 1000000000/,
+  ],
+  [["train", "--iters", "1e15"], 2, /Invalid --iters "1e15"/],
+  [
+    ["train", "--epochs", "1e12"],
+    2,
+    /Invalid --epochs "1e12": expected an integer ≥ 1 and ≤ 1000000/,
+  ],
+  [["train", "--n-eval", "9007199254740993"], 2, /Invalid --n-eval "9007199254740993"/],
+  [["train", "--multi", "100000"], 2, /Invalid --multi "100000"/],
+  [["train", "--widths", "20,10000000"], 2, /Invalid --widths "20,10000000"/],
+  [["train", "--save-corr-at", "1e20"], 2, /Invalid --save-corr-at "1e20"/],
+  [["train", "--eval-every", "1e7"], 2, /Invalid --eval-every "1e7"/],
+  [["train", "--batch", "12000000"], 2, /--batch|GiB of WASM memory/],
+  [["train", "--batch", "1000000", "--d", "1000"], 2, /GiB of WASM memory/],
+  [["train", "--config", "$W/huge_epochs.json"], 2, /huge_epochs\.json: Invalid --epochs 1e\+99/],
   [["train", "--bogus", "1"], 2, /Unknown option '--bogus'/],
   [["train", "--d"], 2, /--d/],
   [["train", "stray"], 2, /Unexpected argument "stray"/],
@@ -79,6 +100,20 @@ const CASES: Case[] = [
   [["train", ...QUICK, "--out", "$W/full"], 2, /already exists and is not empty.*--force/],
   [["train", "--config", "$W/missing.json"], 2, /Invalid --config .*missing\.json.*cannot read it/],
   [["train", "--config", "$W/full"], 2, /Invalid --config .*full.*cannot read it/],
+  [["train", ...QUICK, "--out", "$W/interrupted"], 2, /holds an interrupted run.*--resume/],
+  // empty paths and the filesystem root, refused before anything is touched
+  [["train", ...QUICK, "--out", ""], 2, /Invalid --out "": expected a path/],
+  [["train", "--resume", ""], 2, /Invalid --resume "": expected a path/],
+  [["train", "--config", ""], 2, /Invalid --config "": expected a path/],
+  [["train", "--config", " "], 2, /Invalid --config " ": expected a path/],
+  [["sweep", ...QUICK, "--out", ""], 2, /Invalid --out "": expected a path/],
+  [["report", ""], 2, /Invalid DIR "": expected a path/],
+  [["report", "$W/run", "--out", ""], 2, /Invalid --out "": expected a path/],
+  [["train", ...QUICK, "--out", "/", "--force"], 2, /Invalid --out "\/": the filesystem root/],
+  [["train", ...QUICK, "--out", "/tmp/../", "--force"], 2, /the filesystem root/],
+  [["train", "--resume", "//"], 2, /Invalid --resume "\/\/": the filesystem root/],
+  [["sweep", ...QUICK, "--out", "/."], 2, /the filesystem root/],
+  [["report", "/"], 2, /Invalid DIR "\/": the filesystem root/],
   // config files
   [["train", "--config", "$W/malformed.json"], 2, /malformed\.json.*not valid JSON/],
   [["train", "--config", "$W/array.json"], 2, /array\.json.*expected a JSON object/],
@@ -93,6 +128,13 @@ const CASES: Case[] = [
   [["train", "--resume", "$W/corrupt_ckpt"], 1, /Corrupt checkpoint .*checksum mismatch/],
   [["train", "--resume", "$W/truncated_ckpt"], 1, /Corrupt checkpoint .*truncated/],
   [["train", "--resume", "$W/foreign_ckpt"], 1, /Corrupt checkpoint .*bad magic/],
+  // resume integrity: the folder must still be what the checkpoint was made from
+  [["train", "--resume", "$W/edited_seed"], 1, /edited after the run started \(seed 1 → 2\)/],
+  [["train", "--resume", "$W/edited_lr_p"], 1, /\(lr \[\[0,0\.01\]\] → \[\[0,0\.5\]\], p 1 → 2\)/],
+  [["train", "--resume", "$W/changed_data"], 1, /Cannot resume .*train_x\.npy changed/],
+  [["train", "--resume", "$W/missing_data"], 1, /Cannot resume .*eval_y\.npy is missing/],
+  [["train", "--resume", "$W/other_tool"], 1, /another build of the tool \(version 0\.0\.1/],
+  [["train", "--resume", "$W/no_origin"], 1, /Cannot resume .*no origin recorded/],
   // sweeps
   [["sweep", ...QUICK, "--grid", "multi"], 2, /--grid "multi"/],
   [["sweep", ...QUICK, "--grid", "multi="], 2, /--grid "multi="/],
@@ -132,6 +174,7 @@ async function makeWorkFolder(): Promise<string> {
     "wrong_list.json": `{"widths": {"a": 1}}`,
     "unknown_key.json": `{"depth": 3}`,
     "bad_lr.json": `{"lr": [[0, -1]]}`,
+    "huge_epochs.json": `{"epochs": 1e99}`,
   };
   for (const [name, text] of Object.entries(files)) await Deno.writeTextFile(`${w}/${name}`, text);
   // A real, finished run, and interrupted copies of it with damaged checkpoints.
@@ -155,6 +198,7 @@ async function makeWorkFolder(): Promise<string> {
     `${w}/foreign_ckpt/checkpoint.bin`,
     encodeNpy({ data: new Float64Array(4), shape: [4] }),
   );
+  await makeInterruptedRuns(w);
   // A finished run whose correlation file was truncated on disk.
   await Deno.mkdir(`${w}/bad_npy_run`);
   for await (const e of Deno.readDir(`${w}/run`)) {
@@ -164,6 +208,53 @@ async function makeWorkFolder(): Promise<string> {
   const bytes = await Deno.readFile(corr);
   await Deno.writeFile(corr, bytes.subarray(0, bytes.length - 8));
   return w;
+}
+
+/**
+ * An interrupted run (stopped after its first checkpoint) and copies of it changed after the
+ * start: config.json edited, a data file replaced or removed, a checkpoint from another tool
+ * version or without an origin.
+ */
+async function makeInterruptedRuns(w: string): Promise<void> {
+  const config = resolveConfig({
+    settings: { d: 5, widths: [3], outputs: 2, nTrain: 100, nEval: 50, epochs: 3, iters: 10 },
+  });
+  const dir = `${w}/interrupted`;
+  await runToFolder(config, {
+    out: dir,
+    onEvaluation: (m) => {
+      if (m.epoch === 1) throw new Error("stop");
+    },
+  }).catch(() => {});
+  assertOk(await exists(`${dir}/checkpoint.bin`), "the interrupted run has a checkpoint");
+  const copies = ["edited_seed", "edited_lr_p", "changed_data", "missing_data", "other_tool"];
+  for (const name of [...copies, "no_origin"]) {
+    await Deno.mkdir(`${w}/${name}`);
+    for await (const e of Deno.readDir(dir)) {
+      await Deno.copyFile(`${dir}/${e.name}`, `${w}/${name}/${e.name}`);
+    }
+  }
+  const edit = async (name: string, change: Record<string, unknown>) => {
+    const c = JSON.parse(await Deno.readTextFile(`${w}/${name}/config.json`));
+    await Deno.writeTextFile(`${w}/${name}/config.json`, JSON.stringify({ ...c, ...change }));
+  };
+  await edit("edited_seed", { seed: 2 });
+  await edit("edited_lr_p", { lr: 0.5, p: 2 });
+  const x = await Deno.readFile(`${w}/changed_data/train_x.npy`);
+  x[x.length - 1] ^= 1;
+  await Deno.writeFile(`${w}/changed_data/train_x.npy`, x);
+  await Deno.remove(`${w}/missing_data/eval_y.npy`);
+  const ckpt = await decodeCheckpoint<{ origin?: Record<string, unknown> }>(
+    await Deno.readFile(`${dir}/checkpoint.bin`),
+    "checkpoint.bin",
+  );
+  const rewrite = async (name: string, origin: Record<string, unknown> | undefined) =>
+    await Deno.writeFile(
+      `${w}/${name}/checkpoint.bin`,
+      await encodeCheckpoint({ state: { ...ckpt.state, origin }, blobs: ckpt.blobs }),
+    );
+  await rewrite("other_tool", { ...ckpt.state.origin, version: "0.0.1" });
+  await rewrite("no_origin", undefined);
 }
 
 /** A real checkpoint of the QUICK config after one epoch, as a run folder would hold it. */

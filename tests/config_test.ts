@@ -1,5 +1,6 @@
-import { ConfigError, lrAt, parseSchedule, resolveConfig } from "../src/config.ts";
-import { assertEquals, assertThrows } from "./assert.ts";
+import { runOptionHelpRows } from "../src/cli_args.ts";
+import { ConfigError, lrAt, OPTIONS, parseSchedule, resolveConfig } from "../src/config.ts";
+import { assertEquals, assertOk, assertThrows } from "./assert.ts";
 
 Deno.test("defaults are the paper's two-layer setting", () => {
   const c = resolveConfig();
@@ -69,4 +70,29 @@ Deno.test("invalid settings throw one ConfigError naming the option and what is 
     ConfigError,
     /^x\.json: /,
   );
+});
+
+Deno.test("every integer option is a safe integer within a documented range", () => {
+  const ints = OPTIONS.filter((o) => o.kind === "int" || o.kind === "intList");
+  assertOk(ints.length >= 10, "the table covers the integer options");
+  for (const o of ints) {
+    assertOk(
+      o.max !== undefined && Number.isSafeInteger(o.max) && o.min !== undefined,
+      `--${o.flag} has no range`,
+    );
+    const help = runOptionHelpRows().find(([f]) => f.startsWith(`--${o.flag} `));
+    assertOk(
+      help && help[1].includes(`${o.min} to ${o.max}`),
+      `--${o.flag}: help does not show the range`,
+    );
+    for (const bad of [o.max! + 1, 1e15, 1e99, 2 ** 53 + 2, o.min! - 1, 1.5, Infinity]) {
+      for (const value of [String(bad), bad]) {
+        assertThrows(
+          () => resolveConfig({ settings: { [o.key]: value } }),
+          ConfigError,
+          new RegExp(`Invalid --${o.flag} `),
+        );
+      }
+    }
+  }
 });
