@@ -19,9 +19,9 @@ const GRID: RawSettings[] = [
   { d: 10, widths: [200], outputs: 2, multi: 5, nTrain: 1001, nEval: 999, momentum: 0.9 },
   { d: 20, widths: [5, 7, 9], outputs: 10, multi: 3, nTrain: 3000, nEval: 1000, batch: 33 },
   { d: 30, widths: [12], outputs: 6, multi: 6, nTrain: 4000, nTrainEval: 1234, nEval: 700 },
-  { d: 100, widths: [20], outputs: 50, multi: 10, nTrain: 5000, nEval: 3000 },
+  { d: 100, widths: [20], outputs: 50, multi: 10, nTrain: 2000, nEval: 1500 },
   { d: 12, widths: [4, 6], outputs: 4, multi: 8, nTrain: 500, nEval: 2001, standardize: true },
-  { d: 400, widths: [3], outputs: 100, multi: 1, nTrain: 8000, nEval: 1000, batch: 8000 },
+  { d: 400, widths: [3], outputs: 100, multi: 1, nTrain: 4000, nEval: 1000, batch: 4000 },
   { d: 10, widths: [10], outputs: 5, multi: 4, nTrain: 400, nEval: 300, data: "teacher-aware" },
 ];
 
@@ -32,7 +32,6 @@ for (const precision of ["f32", "f64"]) {
       const t = new Trainer(c);
       evaluateTrainer(t);
       t.trainEpoch();
-      evaluateTrainer(t);
       t.evaluate();
       const real = t.kernels.memory.buffer.byteLength, est = estimateMemory(c);
       const what = `${JSON.stringify(g)} ${precision}: real ${real}, estimate ${est}`;
