@@ -42,7 +42,9 @@ export {
   kernelsModule,
   type Mat,
   type Precision,
+  sharedKernelsModule,
 } from "./src/kernels.ts";
+export { ThreadPool } from "./src/threads.ts";
 export { type LayerBuffers, Network, type Workspace } from "./src/network.ts";
 export { buildTeacher, gridRows, initStudent, layerSizes, median } from "./src/teacher.ts";
 export {

@@ -3,8 +3,8 @@
 //
 // Layout: every matrix is dense row-major, element (i, j) of an r×c matrix at ptr + (i*c + j)*size.
 // Pointers are byte offsets into the module's memory. Kernels never allocate and never trap on
-// valid arguments: B is packed into a fixed static scratch region (PACK) reserved in the module's
-// own static data, before __heap_base, so callers' allocations can never overlap it.
+// valid arguments: B is packed into a scratch region (PACK) reserved between the static data and
+// heap_start(), so callers' allocations can never overlap it.
 //
 // Algorithm (GotoBLAS-style, without packing A): for each block of NC columns and KC rows of k,
 // B is packed into micro-panels of NR columns (NR = two v128 vectors: 8 f32 or 4 f64), zero padded
@@ -16,6 +16,13 @@
 // rows or NR columns) reuse the same micro-kernel: missing A rows alias row 0 and C goes through a
 // small tile in scratch, of which only the valid part is copied back; an edge panel with at most
 // one vector of valid columns uses a 4×1-vector variant of the micro-kernel.
+//
+// Fusion: `gemm_*` also starts C from a bias row (C = bias + A·B, the same sums as filling C with
+// the bias and accumulating) and applies an epilogue to each finished tile while it is in cache:
+// the leaky ReLU with its gate (epi 1, the same operations as relu_fwd) or the product with a gate
+// (epi 2, as relu_bwd). It computes only the columns j0..j1-1 of C, so threads sharing one memory
+// split a product by columns (each with its own scratch, see set_scratch): every element is still
+// computed by one thread in the same order, so the bits do not depend on the split.
 
 /** Rows of the register block. */
 const MR: i32 = 4;
@@ -27,11 +34,33 @@ const PACK_BYTES: i32 = 256 * 1024;
 const TILE_BYTES: i32 = 128;
 /** Bytes of the packed A micro-panel (KC steps × MR elements, f64). */
 const PACKA_BYTES: i32 = KC * MR * 8;
+/** Vectors of ones (passed in, not rebuilt in loops: see the relu kernels). */
+const ONE_F32_DATA: usize = memory.data<f32>([1, 1, 1, 1], 16);
+const ONE_F64_DATA: usize = memory.data<f64>([1, 1], 16);
 
-/** Static scratch: packed B, then the edge tile. Lives in the module's data, below __heap_base. */
-const PACK: usize = memory.data(PACK_BYTES + TILE_BYTES + PACKA_BYTES, 64);
-const TILE: usize = PACK + <usize>PACK_BYTES;
-const PACKA: usize = TILE + <usize>TILE_BYTES;
+/** Bytes of one thread's scratch: packed B, the edge tile, packed A. */
+const SCRATCH_BYTES: i32 = PACK_BYTES + TILE_BYTES + PACKA_BYTES;
+/** The first instance's scratch: right after the static data (not a data segment, so that
+ * instantiating the module on a shared memory never rewrites it), before heap_start(). */
+const SCRATCH0: usize = (__heap_base + 63) & ~<usize>63;
+
+// This instance's scratch (globals are per instance, memory may be shared between instances).
+let PACK: usize = SCRATCH0;
+let TILE: usize = SCRATCH0 + <usize>PACK_BYTES;
+let PACKA: usize = SCRATCH0 + <usize>(PACK_BYTES + TILE_BYTES);
+
+/** Bytes of scratch each instance needs (for set_scratch). */
+export function scratch_bytes(): i32 {
+  return SCRATCH_BYTES;
+}
+
+/** Moves this instance's matmul scratch to ptr (64-byte aligned, scratch_bytes() long): every
+ * instance sharing one memory needs its own. */
+export function set_scratch(ptr: usize): void {
+  PACK = ptr;
+  TILE = ptr + <usize>PACK_BYTES;
+  PACKA = TILE + <usize>TILE_BYTES;
+}
 
 /** The 4×NR micro-kernel. ap: packed A micro-panel (kc steps of MR elements), bp: packed B
  * micro-panel (kc steps of 32 bytes), c: C tile with row stride ldc bytes. */
@@ -289,43 +318,123 @@ function packT<T>(b: usize, k: i32, jc: i32, pc: i32, ncb: i32, kc: i32): void {
   }
 }
 
-/** mode 0: C = A·B (A m×k, B k×n); 1: C = A·Bᵀ (B n×k); 2: C = Aᵀ·B (A k×m). */
+/** Epilogue over rows×cols of a finished C tile at cp (row stride ldc bytes); y and gate at the
+ * same element offset o (bytes) of their m×n matrices. epi 1: y = c > 0 ? c : slope·c and
+ * gate = c > 0 ? 1 : slope (as relu_fwd); epi 2: c = c·gate (as relu_bwd). */
 // @ts-ignore: decorator
 @inline
-function gemm<T>(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32, mode: i32): void {
+function epilogue<T>(
+  cp: usize, y: usize, gate: usize, o: usize, ldc: usize, rows: i32, cols: i32, epi: i32,
+  vs: v128, one: v128, s: T,
+): void {
+  const sz = <usize>sizeof<T>();
+  const L = 16 / sizeof<T>();
+  const zero = v128.splat<T>(<T>0);
+  let yp = y + o, gp = gate + o;
+  for (let r = 0; r < rows; r++) {
+    let j = 0;
+    if (epi == 1) {
+      for (; j + L <= cols; j += L) {
+        const q = <usize>j * sz;
+        const v = v128.load(cp + q);
+        const pos = v128.gt<T>(v, zero);
+        v128.store(yp + q, v128.bitselect(v, v128.mul<T>(v, vs), pos));
+        v128.store(gp + q, v128.bitselect(one, vs, pos));
+      }
+      for (; j < cols; j++) {
+        const q = <usize>j * sz;
+        const v = load<T>(cp + q);
+        const pos = v > <T>0;
+        store<T>(yp + q, pos ? v : v * s);
+        store<T>(gp + q, pos ? <T>1 : s);
+      }
+    } else {
+      for (; j + L <= cols; j += L) {
+        const q = <usize>j * sz;
+        v128.store(cp + q, v128.mul<T>(v128.load(cp + q), v128.load(gp + q)));
+      }
+      for (; j < cols; j++) {
+        const q = <usize>j * sz;
+        store<T>(cp + q, load<T>(cp + q) * load<T>(gp + q));
+      }
+    }
+    cp += ldc; yp += ldc; gp += ldc;
+  }
+}
+
+/** Fills rows×cols of a tile (row stride ld bytes) with the bias elements at bp. */
+// @ts-ignore: decorator
+@inline
+function biasFill<T>(dst: usize, ld: usize, bp: usize, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < cols; j++) {
+      const o = <usize>j * sizeof<T>();
+      store<T>(dst + o, load<T>(bp + o));
+    }
+    dst += ld;
+  }
+}
+
+/** mode 0: C = A·B (A m×k, B k×n); 1: C = A·Bᵀ (B n×k); 2: C = Aᵀ·B (A k×m). Only columns
+ * j0..j1-1 of C. C starts from C (acc), the bias row at `bias` (bias != 0, acc 0) or zero; then
+ * the epilogue epi (0 none, 1 leaky ReLU into y and gate, 2 times gate). */
+// @ts-ignore: decorator
+@inline
+function gemm<T>(
+  a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32, mode: i32,
+  bias: usize, epi: i32, y: usize, gate: usize, slope: f64, one: v128, j0: i32, j1: i32,
+): void {
   const sz = <usize>sizeof<T>();
   const NR = 32 / sizeof<T>();
-  if (m <= 0 || n <= 0) return;
+  if (j1 > n) j1 = n;
+  if (m <= 0 || j1 <= j0) return;
   const ldc = <usize>n * sz;
+  const s = <T>slope;
+  const vs = v128.splat<T>(s);
+  const useBias = bias != 0 && acc == 0;
   if (k <= 0) {
-    if (acc == 0) memory.fill(c, 0, <usize>m * ldc);
+    for (let i = 0; i < m; i++) {
+      const cp = c + <usize>i * ldc + <usize>j0 * sz;
+      if (useBias) biasFill<T>(cp, ldc, bias + <usize>j0 * sz, 1, j1 - j0);
+      else if (acc == 0) memory.fill(cp, 0, <usize>(j1 - j0) * sz);
+    }
+    if (epi != 0) {
+      const o = <usize>j0 * sz;
+      epilogue<T>(c + o, y, gate, o, ldc, m, j1 - j0, epi, vs, one, s);
+    }
     return;
   }
   const NC = (PACK_BYTES / (KC * 32)) * NR; // columns per packed block
-  for (let jc = 0; jc < n; jc += NC) {
-    const ncb = min(NC, n - jc);
+  const pack = PACK, tile = TILE, packa = PACKA;
+  for (let jc = j0; jc < j1; jc += NC) {
+    const ncb = min(NC, j1 - jc);
     for (let pc = 0; pc < k; pc += KC) {
       const kc = min(KC, k - pc);
-      const loadC = acc != 0 || pc > 0;
+      const first = pc == 0, last = pc + kc == k;
+      const loadC = acc != 0 || !first || useBias;
       if (mode == 1) packT<T>(b, k, jc, pc, ncb, kc);
       else packN<T>(b, n, jc, pc, ncb, kc);
       for (let i = 0; i < m; i += MR) {
         const rows = min(MR, m - i);
         packA<T>(a, m, k, i, pc, kc, rows, mode);
-        let bp = PACK;
+        let bp = pack;
         for (let jj = 0; jj < ncb; jj += NR) {
           const j = jc + jj;
-          const cols = min(NR, n - j);
-          const cp = c + <usize>i * ldc + <usize>j * sz;
+          const cols = min(NR, j1 - j);
+          const o = <usize>i * ldc + <usize>j * sz;
+          const cp = c + o;
           if (rows == MR && cols == NR) {
-            micro<T>(PACKA, bp, kc, cp, ldc, loadC);
+            if (first && useBias) biasFill<T>(cp, ldc, bias + <usize>j * sz, MR, NR);
+            micro<T>(packa, bp, kc, cp, ldc, loadC);
           } else {
             // Element loops, not memory.copy: V8 calls out of line for each memory.copy.
-            if (loadC) tileCopy<T>(TILE, 32, cp, ldc, rows, cols);
-            if (cols <= NR / 2) micro1<T>(PACKA, bp, kc, TILE, 32, loadC);
-            else micro<T>(PACKA, bp, kc, TILE, 32, loadC);
-            tileCopy<T>(cp, ldc, TILE, 32, rows, cols);
+            if (first && useBias) biasFill<T>(tile, 32, bias + <usize>j * sz, rows, cols);
+            else if (loadC) tileCopy<T>(tile, 32, cp, ldc, rows, cols);
+            if (cols <= NR / 2) micro1<T>(packa, bp, kc, tile, 32, loadC);
+            else micro<T>(packa, bp, kc, tile, 32, loadC);
+            tileCopy<T>(cp, ldc, tile, 32, rows, cols);
           }
+          if (last && epi != 0) epilogue<T>(cp, y, gate, o, ldc, rows, cols, epi, vs, one, s);
           bp += <usize>kc * 32;
         }
       }
@@ -335,30 +444,52 @@ function gemm<T>(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32,
 
 /** C(m×n) (+)= A(m×k)·B(k×n), f32. */
 export function matmul_nn_f32(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32): void {
-  gemm<f32>(a, b, c, m, k, n, acc, 0);
+  gemm<f32>(a, b, c, m, k, n, acc, 0, 0, 0, 0, 0, 0, v128.load(ONE_F32_DATA), 0, n);
 }
 /** C(m×n) (+)= A(m×k)·B(k×n), f64. */
 export function matmul_nn_f64(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32): void {
-  gemm<f64>(a, b, c, m, k, n, acc, 0);
+  gemm<f64>(a, b, c, m, k, n, acc, 0, 0, 0, 0, 0, 0, v128.load(ONE_F64_DATA), 0, n);
 }
 /** C(m×n) (+)= A(m×k)·B(n×k)ᵀ, f32. */
 export function matmul_nt_f32(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32): void {
-  gemm<f32>(a, b, c, m, k, n, acc, 1);
+  gemm<f32>(a, b, c, m, k, n, acc, 1, 0, 0, 0, 0, 0, v128.load(ONE_F32_DATA), 0, n);
 }
 /** C(m×n) (+)= A(m×k)·B(n×k)ᵀ, f64. */
 export function matmul_nt_f64(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32): void {
-  gemm<f64>(a, b, c, m, k, n, acc, 1);
+  gemm<f64>(a, b, c, m, k, n, acc, 1, 0, 0, 0, 0, 0, v128.load(ONE_F64_DATA), 0, n);
 }
 /** C(m×n) (+)= A(k×m)ᵀ·B(k×n), f32. */
 export function matmul_tn_f32(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32): void {
-  gemm<f32>(a, b, c, m, k, n, acc, 2);
+  gemm<f32>(a, b, c, m, k, n, acc, 2, 0, 0, 0, 0, 0, v128.load(ONE_F32_DATA), 0, n);
 }
 /** C(m×n) (+)= A(k×m)ᵀ·B(k×n), f64. */
 export function matmul_tn_f64(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32): void {
-  gemm<f64>(a, b, c, m, k, n, acc, 2);
+  gemm<f64>(a, b, c, m, k, n, acc, 2, 0, 0, 0, 0, 0, v128.load(ONE_F64_DATA), 0, n);
 }
 
-/** First byte callers may use: after all static data including the scratch, 64-byte aligned. */
+/** The general product of `gemm` (see there), f32: mode 0 A·B, 1 A·Bᵀ, 2 Aᵀ·B; columns j0..j1-1
+ * only; optional bias row, epilogue 1 (leaky ReLU into y, gate) or 2 (C times gate). */
+export function gemm_f32(
+  mode: i32, a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32,
+  bias: usize, epi: i32, y: usize, gate: usize, slope: f64, j0: i32, j1: i32,
+): void {
+  const one = v128.load(ONE_F32_DATA);
+  if (mode == 0) gemm<f32>(a, b, c, m, k, n, acc, 0, bias, epi, y, gate, slope, one, j0, j1);
+  else if (mode == 1) gemm<f32>(a, b, c, m, k, n, acc, 1, bias, epi, y, gate, slope, one, j0, j1);
+  else gemm<f32>(a, b, c, m, k, n, acc, 2, bias, epi, y, gate, slope, one, j0, j1);
+}
+/** The general product of `gemm` (see gemm_f32), f64. */
+export function gemm_f64(
+  mode: i32, a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32,
+  bias: usize, epi: i32, y: usize, gate: usize, slope: f64, j0: i32, j1: i32,
+): void {
+  const one = v128.load(ONE_F64_DATA);
+  if (mode == 0) gemm<f64>(a, b, c, m, k, n, acc, 0, bias, epi, y, gate, slope, one, j0, j1);
+  else if (mode == 1) gemm<f64>(a, b, c, m, k, n, acc, 1, bias, epi, y, gate, slope, one, j0, j1);
+  else gemm<f64>(a, b, c, m, k, n, acc, 2, bias, epi, y, gate, slope, one, j0, j1);
+}
+
+/** First byte callers may use: after the static data and the first scratch, 64-byte aligned. */
 export function heap_start(): usize {
-  return (__heap_base + 63) & ~<usize>63;
+  return SCRATCH0 + <usize>SCRATCH_BYTES;
 }

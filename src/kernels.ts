@@ -4,8 +4,10 @@
  * with {@link Mat} handles, dense row-major matrices living in a {@link Kernels} instance's memory.
  *
  * The module is embedded as base64 and instantiated synchronously with no imports, so this file
- * needs no permissions and works when imported by URL. The compiled `WebAssembly.Module` is cached
- * once per process; every `Kernels` object owns its own instance and memory.
+ * needs no permissions and works when imported by URL. With `threads` > 1 a second build of the
+ * same sources is used, which imports a shared memory, and a {@linkcode ThreadPool} of workers
+ * runs kernels on that memory too (close it with {@linkcode Kernels.close}). The compiled modules
+ * are cached once per process; every `Kernels` object owns its own instance and memory.
  *
  * Memory layout: static data (including the matmul packing scratch) up to `heap_start()`, then a
  * bump arena of 64-byte aligned, zero-filled allocations. All results are deterministic.
@@ -24,7 +26,8 @@
  * @module
  */
 import { pow } from "./detmath.ts";
-import { WASM_BASE64 } from "../wasm/kernels_wasm.ts";
+import { SHARED_WASM_BASE64, WASM_BASE64 } from "../wasm/kernels_wasm.ts";
+import { SLOT_BYTES, ThreadPool } from "./threads.ts";
 
 /** Element precision of a {@link Kernels} instance. */
 export type Precision = "f32" | "f64";
@@ -45,8 +48,17 @@ const PEAK_FLOPS_PER_ITER = { f32: 96, f64: 48 } as const;
 const PAGE = 65536;
 const MAX_BYTES = 4 * 1024 * 1024 * 1024;
 const ALIGN = 64;
+/** Pages the module declares as its memory's minimum (asconfig.json initialMemory). */
+const INITIAL_PAGES = 8;
+/** Products with fewer multiply-adds than this run on one thread (a hand-off costs ~1–5 µs). */
+const MIN_PARALLEL_MACS = 1 << 15;
+/** Elementwise updates shorter than this run on one thread. */
+const MIN_PARALLEL_ELEMENTS = 1 << 15;
+/** The exports worker threads run, by index. */
+const THREAD_FNS = ["gemm", "sgd_update"] as const;
 
 let cachedModule: WebAssembly.Module | undefined;
+let cachedShared: WebAssembly.Module | undefined;
 
 function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
   const s = atob(b64);
@@ -69,8 +81,39 @@ export function kernelsModule(): WebAssembly.Module {
   return cachedModule;
 }
 
+/**
+ * The same kernels built to import a shared memory (`env.memory`, up to 4 GiB), for threads;
+ * compiled once per process.
+ *
+ * @example
+ * ```ts
+ * import { sharedKernelsModule } from "@specialize/specialize";
+ * console.log(WebAssembly.Module.imports(sharedKernelsModule())[0].kind); // "memory"
+ * ```
+ */
+export function sharedKernelsModule(): WebAssembly.Module {
+  cachedShared ??= new WebAssembly.Module(decodeBase64(SHARED_WASM_BASE64));
+  return cachedShared;
+}
+
 type Ptr = number;
-type MatmulFn = (a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number, acc: number) => void;
+type GemmFn = (
+  mode: number,
+  a: Ptr,
+  b: Ptr,
+  c: Ptr,
+  m: number,
+  k: number,
+  n: number,
+  acc: number,
+  bias: Ptr,
+  epi: number,
+  y: Ptr,
+  gate: Ptr,
+  slope: number,
+  j0: number,
+  j1: number,
+) => void;
 type ReluFwdFn = (x: Ptr, y: Ptr, gate: Ptr, len: number, slope: number) => void;
 type Ternary = (a: Ptr, b: Ptr, out: Ptr, len: number) => void;
 type SumsqFn = (a: Ptr, len: number) => number;
@@ -160,9 +203,10 @@ export class Kernels {
   #i32: Int32Array;
   #u8: Uint8Array;
 
-  #matmulNN: MatmulFn;
-  #matmulNT: MatmulFn;
-  #matmulTN: MatmulFn;
+  #gemm: GemmFn;
+  #nr: number;
+  #pool: ThreadPool | null = null;
+  #parallelCalls = 0;
   #fillRows: RowFn;
   #reluFwd: ReluFwdFn;
   #reluBwd: Ternary;
@@ -180,25 +224,48 @@ export class Kernels {
   #agree: AgreeFn;
   #adam: AdamFn;
 
-  /** Instantiates the kernels module with its own memory for the given precision. */
-  constructor(precision: Precision) {
+  /** Threads every large product and update is split over (1: the caller only). */
+  readonly threads: number;
+
+  /**
+   * Instantiates the kernels module with its own (shared) memory for the given precision. With
+   * `threads` > 1 (an integer, at most 64) it starts threads − 1 workers on that memory, which
+   * take equal column ranges of every large matrix product and equal slices of large updates:
+   * the results are bit-identical to one thread's. Call {@linkcode Kernels.close} when done (or
+   * declare it with `using`): live workers keep the process running.
+   */
+  constructor(precision: Precision, options: { threads?: number } = {}) {
     if (precision !== "f32" && precision !== "f64") {
       throw new RangeError(`Precision must be "f32" or "f64", got ${String(precision)}`);
     }
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+      throw new RangeError(`Threads must be an integer from 1 to 64, got ${threads}`);
+    }
+    this.threads = threads;
     this.precision = precision;
     this.bytesPerElement = precision === "f32" ? 4 : 8;
-    const instance = new WebAssembly.Instance(kernelsModule(), {});
+    let instance: WebAssembly.Instance;
+    if (threads === 1) {
+      instance = new WebAssembly.Instance(kernelsModule(), {});
+      this.memory = instance.exports.memory as WebAssembly.Memory;
+    } else {
+      this.memory = new WebAssembly.Memory({
+        initial: INITIAL_PAGES,
+        maximum: MAX_BYTES / PAGE,
+        shared: true,
+      });
+      instance = new WebAssembly.Instance(sharedKernelsModule(), { env: { memory: this.memory } });
+    }
     // deno-lint-ignore ban-types
-    const ex = instance.exports as Record<string, Function> & { memory: WebAssembly.Memory };
-    this.memory = ex.memory;
+    const ex = instance.exports as Record<string, Function>;
     // deno-lint-ignore ban-types
     const raw: Record<string, Function> = {};
     for (const [name, v] of Object.entries(ex)) if (typeof v === "function") raw[name] = v;
     this.raw = raw;
     const p = precision;
-    this.#matmulNN = raw[`matmul_nn_${p}`] as MatmulFn;
-    this.#matmulNT = raw[`matmul_nt_${p}`] as MatmulFn;
-    this.#matmulTN = raw[`matmul_tn_${p}`] as MatmulFn;
+    this.#gemm = raw[`gemm_${p}`] as GemmFn;
+    this.#nr = 32 / this.bytesPerElement;
     this.#fillRows = raw[`fill_rows_${p}`] as RowFn;
     this.#reluFwd = raw[`relu_fwd_${p}`] as ReluFwdFn;
     this.#reluBwd = raw[`relu_bwd_${p}`] as Ternary;
@@ -224,6 +291,89 @@ export class Kernels {
     this.#i32 = new Int32Array(this.#buffer);
     this.#u8 = new Uint8Array(this.#buffer);
     this.#ensure(this.#top);
+    if (threads > 1) {
+      const ctl = this.#allocBytes((threads - 1) * SLOT_BYTES, "the thread control block");
+      const bytes = (raw.scratch_bytes as () => number)();
+      const scratch = Array.from(
+        { length: threads - 1 },
+        () => this.#allocBytes(bytes, "a thread's scratch"),
+      );
+      const names = THREAD_FNS.map((f) => `${f}_${p}`);
+      this.#pool = new ThreadPool(sharedKernelsModule(), this.memory, threads, ctl, scratch, names);
+      this.#heapStart = this.#top;
+    }
+  }
+
+  /** Kernel calls split over the threads so far (0 on one thread). */
+  get parallelCalls(): number {
+    return this.#parallelCalls;
+  }
+
+  /** Stops the worker threads, if any (the instance stays usable on one thread). Idempotent. */
+  close(): void {
+    this.#pool?.close();
+    this.#pool = null;
+  }
+
+  /** {@linkcode Kernels.close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Runs the general product, split by NR-aligned column ranges over the threads when large. */
+  #product(
+    mode: number,
+    a: Mat,
+    b: Mat,
+    c: Mat,
+    m: number,
+    k: number,
+    n: number,
+    acc: boolean,
+    bias = 0,
+    epi = 0,
+    y = 0,
+    gate = 0,
+    slope = 0,
+  ): void {
+    const accI = acc ? 1 : 0;
+    const pool = this.#pool;
+    const nr = this.#nr;
+    if (pool === null || m * n * k < MIN_PARALLEL_MACS || n < 2 * nr) {
+      this.#gemm(mode, a.ptr, b.ptr, c.ptr, m, k, n, accI, bias, epi, y, gate, slope, 0, n);
+      return;
+    }
+    const t = Math.min(pool.size, Math.floor(n / nr));
+    const chunk = Math.ceil(n / t / nr) * nr;
+    const parts: number[][] = [];
+    for (let j0 = 0; j0 < n; j0 += chunk) {
+      const j1 = Math.min(n, j0 + chunk);
+      parts.push([mode, a.ptr, b.ptr, c.ptr, m, k, n, accI, bias, epi, y, gate, slope, j0, j1]);
+    }
+    const own = parts[0];
+    this.#parallelCalls++;
+    pool.run(
+      0,
+      () =>
+        this.#gemm(
+          mode,
+          a.ptr,
+          b.ptr,
+          c.ptr,
+          m,
+          k,
+          n,
+          accI,
+          bias,
+          epi,
+          y,
+          gate,
+          slope,
+          own[13],
+          own[14],
+        ),
+      parts,
+    );
   }
 
   #refresh(): void {
@@ -356,7 +506,7 @@ export class Kernels {
           `(need a m×k, b k×n, c m×n)`,
       );
     }
-    this.#matmulNN(a.ptr, b.ptr, c.ptr, a.rows, a.cols, b.cols, accumulate ? 1 : 0);
+    this.#product(0, a, b, c, a.rows, a.cols, b.cols, accumulate);
   }
 
   /** C (+)= A·Bᵀ; a is m×k, b is n×k (c.cols × a.cols), c is m×n. */
@@ -367,7 +517,7 @@ export class Kernels {
           `(need a m×k, b n×k, c m×n)`,
       );
     }
-    this.#matmulNT(a.ptr, b.ptr, c.ptr, a.rows, a.cols, b.rows, accumulate ? 1 : 0);
+    this.#product(1, a, b, c, a.rows, a.cols, b.rows, accumulate);
   }
 
   /** C (+)= Aᵀ·B; a is k×m (k × c.rows), b is k×n, c is m×n. */
@@ -378,7 +528,58 @@ export class Kernels {
           `(need a k×m, b k×n, c m×n)`,
       );
     }
-    this.#matmulTN(a.ptr, b.ptr, c.ptr, a.cols, a.rows, b.cols, accumulate ? 1 : 0);
+    this.#product(2, a, b, c, a.cols, a.rows, b.cols, accumulate);
+  }
+
+  /**
+   * One layer in one pass: z = x·w + bias (each row of z starts from the bias row at biasPtr, the
+   * same sums as {@linkcode Kernels.fillRows} then an accumulating {@linkcode Kernels.matmulNN});
+   * with `relu`, also relu.y = leaky ReLU of z and relu.gate its derivative, as
+   * {@linkcode Kernels.reluForward} would write them, while each tile of z is in cache.
+   * x is m×k, w is k×n, z, relu.y and relu.gate are m×n.
+   */
+  linear(
+    x: Mat,
+    w: Mat,
+    biasPtr: number,
+    z: Mat,
+    relu?: { y: Mat; gate: Mat; slope: number },
+  ): void {
+    if (x.cols !== w.rows || z.rows !== x.rows || z.cols !== w.cols) {
+      throw new RangeError(
+        `linear shapes do not match: x ${shape(x)}, w ${shape(w)}, z ${shape(z)} ` +
+          `(need x m×k, w k×n, z m×n)`,
+      );
+    }
+    if (relu) this.#sameSize("linear", z, relu.y, relu.gate);
+    this.#product(
+      0,
+      x,
+      w,
+      z,
+      x.rows,
+      x.cols,
+      w.cols,
+      false,
+      biasPtr,
+      relu ? 1 : 0,
+      relu ? relu.y.ptr : 0,
+      relu ? relu.gate.ptr : 0,
+      relu ? relu.slope : 0,
+    );
+  }
+
+  /** C = (A·Bᵀ)∘gate: {@linkcode Kernels.matmulNT} then {@linkcode Kernels.reluBackward} in one
+   * pass (the same bits); a is m×k, b is n×k, c and gate are m×n. */
+  matmulNTGated(a: Mat, b: Mat, gate: Mat, c: Mat): void {
+    if (a.cols !== b.cols || c.rows !== a.rows || c.cols !== b.rows) {
+      throw new RangeError(
+        `matmulNTGated shapes do not match: a ${shape(a)}, b ${shape(b)}, c ${shape(c)} ` +
+          `(need a m×k, b n×k, c m×n)`,
+      );
+    }
+    this.#sameSize("matmulNTGated", c, gate);
+    this.#product(1, a, b, c, a.rows, a.cols, b.rows, false, 0, 2, 0, gate.ptr);
   }
 
   /** Sets every row of dst to the dst.cols elements at rowPtr (bias broadcast). */
@@ -438,7 +639,31 @@ export class Kernels {
     if (v === null && momentum !== 0) {
       throw new RangeError(`sgdUpdate needs a velocity matrix when momentum is ${momentum}`);
     }
-    this.#sgd(w.ptr, g.ptr, v === null ? 0 : v.ptr, w.rows * w.cols, lr, momentum, weightDecay);
+    const len = w.rows * w.cols, pool = this.#pool;
+    const vp = v === null ? 0 : v.ptr;
+    if (pool === null || len < MIN_PARALLEL_ELEMENTS) {
+      this.#sgd(w.ptr, g.ptr, vp, len, lr, momentum, weightDecay);
+      return;
+    }
+    // Equal slices of whole 64-byte lines: elementwise, so the bits do not depend on the split.
+    const per = 64 / this.bytesPerElement;
+    const chunk = Math.ceil(len / pool.size / per) * per;
+    const parts: number[][] = [];
+    for (let i = 0; i < len; i += chunk) {
+      const o = i * this.bytesPerElement;
+      parts.push([
+        w.ptr + o,
+        g.ptr + o,
+        vp && vp + o,
+        Math.min(chunk, len - i),
+        lr,
+        momentum,
+        weightDecay,
+      ]);
+    }
+    const own = parts[0];
+    this.#parallelCalls++;
+    pool.run(1, () => this.#sgd(own[0], own[1], own[2], own[3], lr, momentum, weightDecay), parts);
   }
 
   /** dst row r := src row idx[r] for r < dst.rows; idxPtr points to dst.rows i32 indices, each

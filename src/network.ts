@@ -139,10 +139,10 @@ export class Network {
     const k = this.kernels, L = this.depth;
     ws.acts[0] = x;
     for (let l = 0; l < L; l++) {
-      const z = ws.pre[l];
-      k.fillRows(z, this.params.bias[l]);
-      k.matmulNN(ws.acts[l], this.params.main[l], z, true);
-      if (l < L - 1) k.reluForward(z, ws.acts[l + 1], ws.gates[l], this.slope);
+      const relu = l < L - 1
+        ? { y: ws.acts[l + 1], gate: ws.gates[l], slope: this.slope }
+        : undefined;
+      k.linear(ws.acts[l], this.params.main[l], this.params.bias[l], ws.pre[l], relu);
     }
     return ws.pre[L - 1];
   }
@@ -161,8 +161,7 @@ export class Network {
       k.colSums(d, grads.bias[l], accumulate);
       if (l > 0) {
         const prev = ws.deltas[l - 1];
-        k.matmulNT(d, this.params.main[l], prev, false);
-        k.reluBackward(prev, ws.gates[l - 1], prev);
+        k.matmulNTGated(d, this.params.main[l], ws.gates[l - 1], prev);
         d = prev;
       }
     }

@@ -163,10 +163,14 @@ export class Trainer {
   readonly #gradMax: Float64Array;
   #gradSteps = 0;
 
-  /** Builds teacher, data sets and student from the config's seed. */
-  constructor(config: RunConfig) {
+  /**
+   * Builds teacher, data sets and student from the config's seed. `threads` > 1 splits the large
+   * kernels over that many threads (the same bits as one thread); then call
+   * {@linkcode Trainer.close} (or declare the trainer with `using`) when done.
+   */
+  constructor(config: RunConfig, options: { threads?: number } = {}) {
     this.config = config;
-    const k = this.kernels = new Kernels(config.precision);
+    const k = this.kernels = new Kernels(config.precision, { threads: options.threads ?? 1 });
     const seed = config.seed;
     this.teacher = buildTeacher(k, config, new Rng(seed, STREAM.teacher));
     const trainRng = new Rng(seed, STREAM.trainData);
@@ -216,6 +220,16 @@ export class Trainer {
     this.#orderPos = this.#order.length;
     this.#gradSum = new Float64Array(this.student.depth);
     this.#gradMax = new Float64Array(this.student.depth);
+  }
+
+  /** Stops the kernels' worker threads, if any ({@linkcode Kernels.close}). Idempotent. */
+  close(): void {
+    this.kernels.close();
+  }
+
+  /** {@linkcode Trainer.close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   /**

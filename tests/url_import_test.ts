@@ -2,7 +2,8 @@
  * The library imported by http URL, as researchers use it: the repository is served on 127.0.0.1
  * by a small static server, and a script that imports `mod.ts` from it trains a tiny student in a
  * subprocess with no permissions at all besides fetching modules from that host (Deno asks for
- * --allow-import for any host outside its default list; the library itself needs nothing).
+ * --allow-import for any host outside its default list; the library itself needs nothing), on one
+ * thread and on two (worker threads need no permission either).
  */
 import { assertEquals, assertOk } from "./assert.ts";
 
@@ -40,7 +41,17 @@ const config = resolveConfig({ settings: { d: 6, widths: [3], outputs: 2, multi:
 const t = new Trainer(config);
 const before = t.evaluate().evalMse;
 for (let e = 0; e < config.epochs; e++) t.trainEpoch();
-console.log(JSON.stringify({ before, after: t.evaluate().evalMse }));
+// Two threads: workers from a blob URL on a shared memory, still no permissions, the same bits.
+const big = resolveConfig({ settings: { d: 40, widths: [10], outputs: 20, multi: 5, batch: 64, nTrain: 500, nEval: 200, iters: 20, epochs: 2 } });
+const [one, two] = [1, 2].map((threads) => {
+  const tt = new Trainer(big, { threads });
+  tt.trainEpoch();
+  tt.trainEpoch();
+  const r = { mse: tt.evaluate().evalMse, parallel: tt.kernels.parallelCalls };
+  tt.close();
+  return r;
+});
+console.log(JSON.stringify({ before, after: t.evaluate().evalMse, one, two }));
 `,
     );
     const out = await new Deno.Command(Deno.execPath(), {
@@ -51,8 +62,10 @@ console.log(JSON.stringify({ before, after: t.evaluate().evalMse }));
     }).output();
     const stderr = new TextDecoder().decode(out.stderr);
     assertEquals(out.code, 0, stderr);
-    const { before, after } = JSON.parse(new TextDecoder().decode(out.stdout));
+    const { before, after, one, two } = JSON.parse(new TextDecoder().decode(out.stdout));
     assertOk(after < before / 10, `eval MSE ${before} → ${after}`);
+    assertEquals(two.mse, one.mse);
+    assertOk(one.parallel === 0 && two.parallel > 0, JSON.stringify({ one, two }));
     assertOk(
       served.includes("/mod.ts") && served.includes("/wasm/kernels_wasm.ts"),
       served.join(" "),

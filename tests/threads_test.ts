@@ -1,0 +1,224 @@
+/**
+ * The fused kernels (bias + product + leaky ReLU with its gate; product times gate) give the same
+ * bits as the unfused kernels they replace (which tests/kernels_test.ts checks against the plain-TS
+ * reference), and every kernel split over 2 or 3 threads gives the same bits as one thread: on
+ * awkward shapes (edge tiles, several k and column blocks, below the parallel threshold), both
+ * precisions. Then whole SGD steps and evaluations of two-layer and deep trainers.
+ */
+import assert from "node:assert/strict";
+import { resolveConfig } from "../src/config.ts";
+import { Kernels, type Mat, type Precision } from "../src/kernels.ts";
+import { Trainer } from "../src/train.ts";
+import { makeRng } from "./reference.ts";
+
+const PRECISIONS: readonly Precision[] = ["f32", "f64"];
+/** [m, k, n]: tiny, edge tiles, k = 0, one k block, several k blocks and column blocks, thin. */
+const SHAPES: readonly number[][] = [
+  [1, 1, 1],
+  [5, 17, 3],
+  [3, 0, 9],
+  [17, 33, 5],
+  [16, 101, 200],
+  [101, 16, 200],
+  [64, 70, 130],
+  [37, 300, 270],
+  [2, 513, 41],
+  [130, 9, 7],
+];
+
+function random(k: Kernels, rows: number, cols: number, rng: () => number): Mat {
+  const m = k.alloc(rows, cols);
+  const v = k.view(m);
+  for (let i = 0; i < v.length; i++) v[i] = rng();
+  return m;
+}
+
+function bytes(k: Kernels, m: Mat): Uint8Array {
+  const v = k.view(m);
+  return new Uint8Array(v.slice().buffer);
+}
+
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** Runs `body` on every shape in one Kernels of `threads` threads; returns the outputs (as bytes)
+ * per shape. */
+function outputs(
+  threads: number,
+  precision: Precision,
+  body: (k: Kernels, rng: () => number, shape: readonly number[]) => Mat[],
+): Uint8Array[][] {
+  using k = new Kernels(precision, { threads });
+  const out = SHAPES.map((shape) => {
+    const mark = k.mark();
+    const rng = makeRng(shape[0] * 1000 + shape[1] * 10 + shape[2]);
+    const out = body(k, rng, shape).map((m) => bytes(k, m));
+    k.release(mark);
+    return out;
+  });
+  // The large shapes were really split (a Kernels that ignored `threads` would fail here).
+  assert.equal(k.parallelCalls > 0, threads > 1, `${k.parallelCalls} parallel calls`);
+  return out;
+}
+
+const SLOPES = [0, 0.1];
+
+for (const precision of PRECISIONS) {
+  Deno.test(`linear and matmulNTGated equal the unfused kernels bit for bit (${precision})`, () => {
+    const k = new Kernels(precision);
+    const failures: string[] = [];
+    for (const [m, kk, n] of SHAPES) {
+      for (const slope of SLOPES) {
+        const rng = makeRng(m + kk + n);
+        const x = random(k, m, kk, rng), w = random(k, kk, n, rng), bias = random(k, 1, n, rng);
+        const z1 = k.alloc(m, n), y1 = k.alloc(m, n), g1 = k.alloc(m, n);
+        k.fillRows(z1, bias.ptr);
+        k.matmulNN(x, w, z1, true);
+        k.reluForward(z1, y1, g1, slope);
+        const z2 = random(k, m, n, rng), y2 = random(k, m, n, rng), g2 = random(k, m, n, rng);
+        k.linear(x, w, bias.ptr, z2, { y: y2, gate: g2, slope });
+        const z3 = random(k, m, n, rng);
+        k.linear(x, w, bias.ptr, z3);
+        // Backward: (d·wᵀ)∘gate with d m×n, w kk×n.
+        const d = random(k, m, n, rng), wt = random(k, kk, n, rng), gate = random(k, m, kk, rng);
+        const p1 = k.alloc(m, kk);
+        k.matmulNT(d, wt, p1);
+        k.reluBackward(p1, gate, p1);
+        const p2 = random(k, m, kk, rng);
+        k.matmulNTGated(d, wt, gate, p2);
+        const pairs: [string, Mat, Mat][] = [
+          ["z", z1, z2],
+          ["y", y1, y2],
+          ["gate", g1, g2],
+          ["z (no relu)", z1, z3],
+          ["gated", p1, p2],
+        ];
+        for (const [what, a, b] of pairs) {
+          if (!same(bytes(k, a), bytes(k, b))) {
+            failures.push(`${m}×${kk}×${n} slope ${slope}: ${what} differs`);
+          }
+        }
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
+}
+
+/** Each kernel family: inputs from rng, runs it, returns the matrices it wrote. */
+const KERNELS: Record<string, (k: Kernels, rng: () => number, s: readonly number[]) => Mat[]> = {
+  matmulNN: (k, rng, [m, kk, n]) => {
+    const a = random(k, m, kk, rng), b = random(k, kk, n, rng);
+    const c = k.alloc(m, n), c2 = random(k, m, n, rng);
+    k.matmulNN(a, b, c);
+    k.matmulNN(a, b, c2, true);
+    return [c, c2];
+  },
+  matmulNT: (k, rng, [m, kk, n]) => {
+    const a = random(k, m, kk, rng), b = random(k, n, kk, rng);
+    const c = k.alloc(m, n), c2 = random(k, m, n, rng);
+    k.matmulNT(a, b, c);
+    k.matmulNT(a, b, c2, true);
+    return [c, c2];
+  },
+  matmulTN: (k, rng, [m, kk, n]) => {
+    const a = random(k, kk, m, rng), b = random(k, kk, n, rng);
+    const c = k.alloc(m, n), c2 = random(k, m, n, rng);
+    k.matmulTN(a, b, c);
+    k.matmulTN(a, b, c2, true);
+    return [c, c2];
+  },
+  "linear + relu, matmulNTGated": (k, rng, [m, kk, n]) => {
+    const x = random(k, m, kk, rng), w = random(k, kk, n, rng), bias = random(k, 1, n, rng);
+    const z = k.alloc(m, n), y = k.alloc(m, n), gate = k.alloc(m, n);
+    k.linear(x, w, bias.ptr, z, { y, gate, slope: 0.1 });
+    const d = k.alloc(m, kk);
+    k.matmulNTGated(z, w, random(k, m, kk, rng), d);
+    return [z, y, gate, d];
+  },
+  sgdUpdate: (k, rng, [m, kk, n]) => {
+    const rows = m * 8 + kk, cols = n + 3; // mostly long enough to be split
+    const w = random(k, rows, cols, rng), g = random(k, rows, cols, rng);
+    const v = random(k, rows, cols, rng), w2 = random(k, rows, cols, rng);
+    k.sgdUpdate(w, g, v, 0.01, 0.9, 1e-4);
+    k.sgdUpdate(w2, g, null, 0.02, 0, 0);
+    return [w, v, w2];
+  },
+};
+
+for (const precision of PRECISIONS) {
+  for (const [name, body] of Object.entries(KERNELS)) {
+    Deno.test(`${name} on 2 and 3 threads gives the bits of 1 thread (${precision})`, () => {
+      const failures: string[] = [];
+      const one = outputs(1, precision, body);
+      for (const threads of [2, 3]) {
+        const many = outputs(threads, precision, body);
+        SHAPES.forEach((shape, s) => {
+          one[s].forEach((o, i) => {
+            if (!same(o, many[s][i])) {
+              failures.push(`${shape.join("×")}, ${threads} threads: output ${i} differs`);
+            }
+          });
+        });
+      }
+      assert.deepEqual(failures, []);
+    });
+  }
+}
+
+const TRAINERS: [string, Record<string, unknown>][] = [
+  ["two-layer f64", { d: 30, widths: [10], multi: 5, outputs: 20, nTrain: 500, nEval: 300 }],
+  [
+    "4 hidden layers f32",
+    {
+      d: 20,
+      widths: [6, 8, 10, 12],
+      multi: 5,
+      outputs: 30,
+      batch: 64,
+      nTrain: 500,
+      nEval: 300,
+      momentum: 0.9,
+      weightDecay: 1e-4,
+    },
+  ],
+];
+
+for (const [name, settings] of TRAINERS) {
+  Deno.test(`${name}: SGD steps and evaluation on 2 threads give the bits of 1 thread`, () => {
+    const run = (threads: number) => {
+      using t = new Trainer(resolveConfig({ settings: { ...settings, iters: 30 } }), { threads });
+      t.trainEpoch();
+      t.trainEpoch();
+      const m = t.evaluate();
+      assert.equal(t.kernels.parallelCalls > 0, threads > 1);
+      return {
+        weights: t.student.weights.map((w) => Array.from(t.kernels.view(w))),
+        metrics: m,
+      };
+    };
+    const a = run(1), b = run(2);
+    assert.deepEqual(b, a);
+  });
+}
+
+Deno.test("threads: invalid counts are refused, close is idempotent and leaves one thread", () => {
+  for (const bad of [0, -1, 1.5, 65, NaN]) {
+    assert.throws(
+      () => new Kernels("f32", { threads: bad }),
+      (e: unknown) => e instanceof RangeError && e.message.includes(String(bad)),
+    );
+  }
+  const k = new Kernels("f64", { threads: 2 });
+  assert.equal(k.threads, 2);
+  const a = k.alloc(40, 300), b = k.alloc(300, 200), c = k.alloc(40, 200);
+  k.view(a).fill(1);
+  k.view(b).fill(0.5);
+  k.matmulNN(a, b, c);
+  k.close();
+  k.close();
+  const c2 = k.alloc(40, 200);
+  k.matmulNN(a, b, c2);
+  assert.deepEqual(k.view(c2), k.view(c));
+  assert.equal(k.view(c)[0], 150);
+});
