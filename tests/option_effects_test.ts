@@ -549,6 +549,19 @@ export const ROWS: EffectRow[] = [
     check: checkOutputGradient,
   }),
   row({
+    key: "loss",
+    value: "cross-entropy",
+    base: FULL_BATCH,
+    what: "SGD steps follow the cross-entropy gradient",
+    observe: (c) => ({ steps: twoSteps(c), output: outputGradient(c) }),
+    check: (o, c) => {
+      checkOutputGradient(o.output, c);
+      const g0 = o.steps.g0[o.steps.g0.length - 1];
+      closeArrays(g0.slice(-c.outputs), o.output.biasGrad, "the steps' output bias gradient");
+      checkTwoSteps(o.steps, c);
+    },
+  }),
+  row({
     key: "optimizer",
     value: "adam",
     base: FULL_BATCH,

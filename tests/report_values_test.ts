@@ -3,12 +3,16 @@
  * students.csv) and compared value by value: summary.csv (log10 eval MSE mean, sample std and the
  * median MSE over seeds; mean best correlation, covered teachers and dead students), the success
  * rate per teacher and epoch (success_by_teacher.csv and Fig. 2), the loss band of Fig. 3, the best
- * correlations of Fig. 4b and the L-shape points of Fig. 1; for a single run, teachers.csv and
- * summary.csv. The sweep is small but trained far enough that some teacher nodes are learned
+ * correlations of Fig. 4b, the L-shape points of Fig. 1, the trajectories of Fig. 4 (from the saved
+ * correlation matrices); for a single run, teachers.csv and summary.csv; the multi-layer L-shape
+ * of Fig. 5 (a deeper run) and the sample-complexity curves of Fig. 6 (an N_train sweep). The sweep is small but trained far enough that some teacher nodes are learned
  * (correlation > 0.95) and some are not, so a rate of 0 (or 1) everywhere would fail.
  */
 import { SUCCESS_TAU } from "../src/alignment.ts";
+import { resolveConfig } from "../src/config.ts";
+import { decodeNpy } from "../src/npy.ts";
 import { writeReport } from "../src/report.ts";
+import { runToFolder } from "../src/run.ts";
 import { parseGrid, planSweep, runSweep } from "../src/sweep.ts";
 import { assertAlmostEquals, assertEquals, assertOk } from "./assert.ts";
 
@@ -21,6 +25,7 @@ const SETTINGS = {
   iters: 100,
   epochs: 6,
   lr: 0.05,
+  saveCorrAt: [1, 2, 3],
 };
 const SEEDS = [1, 2, 3];
 const EPS = 1e-12;
@@ -191,6 +196,21 @@ Deno.test("report values: tables and figures recomputed from the runs' CSVs", as
       runs.flatMap((r) => r.points.map(([x, y]) => key(r.multi, r.seed, x, y))).sort(),
     );
 
+    // Fig. 4: every student's correlation with teacher j at each saved epoch (first seed)
+    const fig4 = figure("fig4_trajectories");
+    const saved = [0, ...SETTINGS.saveCorrAt, last], m = SETTINGS.widths[0];
+    // teachers × students of every multi × saved epochs
+    const students = [...groups.keys()].reduce((a, multi) => a + m * Number(multi), 0);
+    assertEquals(fig4.length, m * students * saved.length);
+    for (const p of fig4) {
+      const multi = numberIn(p.col), j = numberIn(p.row), k = p.student as number;
+      const job = plan.jobs.find((x) => x.config.multi === multi && x.seed === SEEDS[0])!;
+      const npy = decodeNpy(
+        await Deno.readFile(`${dir}/runs/${job.hash}/corr_eval_layer0_epoch${p.x}.npy`),
+      );
+      assertEquals(p.y, npy.data[j * npy.shape[1] + k], `Fig. 4 multi ${multi} j ${j} k ${k}`);
+    }
+
     // one run's report: teachers.csv and summary.csv from the same files
     const one = runs[3], oneDir = `${dir}/runs/${plan.jobs[3].hash}`;
     const single = await writeReport(oneDir, { out: `${dir}/single` });
@@ -210,6 +230,56 @@ Deno.test("report values: tables and figures recomputed from the runs' CSVs", as
       singleFig1.map((p) => `${p.x}/${p.y}`).sort(),
       one.points.map(([x, y]) => `${x}/${y}`).sort(),
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("report values: Fig. 5 (deeper run) and Fig. 6 (N_train sweep) from the runs' CSVs", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "report-values-" });
+  try {
+    // Fig. 5: (best correlation, sqrt(E[β_kk])) of every student of every hidden layer
+    const deep = resolveConfig({
+      settings: { ...SETTINGS, widths: [3, 4], saveCorrAt: [], iters: 30, epochs: 5 },
+    });
+    await runToFolder(deep, { out: `${dir}/deep` });
+    const five = await writeReport(`${dir}/deep`, { out: `${dir}/deep_report` });
+    const fig5 = five.figures.find((f) => f.file.startsWith("fig5_multilayer_lshape"))!.data;
+    const shown = new Set(fig5.map((p) => numberIn(p.col)));
+    assertOk(shown.size >= 3, `epochs shown: ${[...shown]}`);
+    const students = (await readCsv(`${dir}/deep/students.csv`)).filter((r) =>
+      r.split === "eval" && shown.has(r.epoch as number)
+    );
+    assertEquals(
+      fig5.map((p) => `${numberIn(p.row)}/${numberIn(p.col)}/${p.x}/${p.y}`).sort(),
+      students.map((r) => `${r.layer}/${r.epoch}/${r.best_corr}/${r.beta_norm}`).sort(),
+    );
+
+    // Fig. 6: log10 eval MSE and mean best correlation at the end vs N_train, mean ± std
+    const settings = { ...SETTINGS, saveCorrAt: [], iters: 30, epochs: 2 };
+    const plan = await planSweep({
+      base: settings,
+      grid: [parseGrid("n-train=100,200")],
+      seeds: [1, 2],
+    });
+    assertEquals((await runSweep(plan, { out: `${dir}/sc`, jobs: 2 })).failures, []);
+    const six = await writeReport(`${dir}/sc`);
+    const fig6 = six.figures.find((f) => f.file.startsWith("fig6_sample_complexity"))!.data;
+    assertEquals(fig6.length, 4);
+    for (const p of fig6) {
+      const runs = await Promise.all(
+        plan.jobs.filter((j) => j.config.nTrain === p.x).map((j) =>
+          readRun(`${dir}/sc/runs/${j.hash}`, j.config.multi, j.seed)
+        ),
+      );
+      const vs = p.panel === "left"
+        ? runs.map((r) => Math.log10(r.evalMse.get(settings.epochs)!))
+        : runs.map((r) => mean(r.bestCorr.get(settings.epochs)!));
+      assertEquals(runs.length, 2);
+      assertAlmostEquals(p.y as number, mean(vs), EPS, `Fig. 6 ${p.panel} N ${p.x}`);
+      assertAlmostEquals(p.hi as number, mean(vs) + sampleStd(vs), EPS, "Fig. 6 band");
+      assertAlmostEquals(p.lo as number, mean(vs) - sampleStd(vs), EPS, "Fig. 6 band");
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
