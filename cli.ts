@@ -13,9 +13,11 @@
 import {
   ConfigError,
   flagOf,
+  parseThreads,
   type RawSettings,
   resolveConfig,
   type RunConfig,
+  THREADS_HELP,
 } from "./src/config.ts";
 import {
   type FlagSpec,
@@ -38,6 +40,7 @@ const TRAIN_FLAGS: FlagSpec[] = [
   { name: "config", type: "string", path: true },
   { name: "resume", type: "string", path: true },
   { name: "quiet", type: "boolean" },
+  { name: "threads", type: "string" },
   { name: "help", type: "boolean" },
 ];
 
@@ -60,7 +63,11 @@ function trainHelp(): string {
     ["--out DIR", "run folder to create [default: runs/<timestamp>]"],
     ["--force", "replace an existing, non-empty run folder"],
     ["--config FILE.json", "settings from a JSON file (config.json keys); flags override it"],
-    ["--resume DIR", "continue an interrupted run from its last checkpoint (no other options)"],
+    [
+      "--resume DIR",
+      "continue an interrupted run from its last checkpoint (only --quiet, --threads)",
+    ],
+    THREADS_HELP,
     ["--quiet", "no progress on stderr"],
     ["--help", "this help"],
   );
@@ -134,11 +141,12 @@ async function train(argv: string[]): Promise<void> {
       throw new ConfigError(
         `Invalid ${
           extra[0]
-        } with --resume: a resumed run keeps its own config.json (only --quiet is accepted)`,
+        } with --resume: a resumed run keeps its own config.json (only --quiet and --threads are accepted)`,
       );
     }
     const dir = values.resume;
-    const { config, result, resumedAt } = await resumeRun(dir, { onEvaluation: progress });
+    const threads = values.threads === undefined ? 1 : parseThreads(values.threads);
+    const { config, result, resumedAt } = await resumeRun(dir, { onEvaluation: progress, threads });
     if (showProgress) Deno.stderr.writeSync(enc.encode("\n"));
     if (resumedAt === null) console.log(`${dir} is already complete (result.json exists).`);
     else console.log(`Resumed ${dir} after epoch ${resumedAt}.`);
@@ -146,11 +154,19 @@ async function train(argv: string[]): Promise<void> {
     return;
   }
   const layers = [];
+  let fileThreads = 1;
   if (typeof values.config === "string") {
-    layers.push({ settings: await readConfigFile(values.config), source: values.config });
+    const settings = await readConfigFile(values.config);
+    // `threads` is an execution option, not a setting of the run (see THREADS_HELP).
+    if ("threads" in settings) {
+      fileThreads = parseThreads(settings.threads, `${values.config}: `);
+      delete settings.threads;
+    }
+    layers.push({ settings, source: values.config });
   }
   layers.push({ settings: flags });
   const config = resolveConfig(...layers);
+  const threads = values.threads === undefined ? fileThreads : parseThreads(values.threads);
   const out = typeof values.out === "string"
     ? values.out
     : `runs/${new Date().toISOString().replace(/[:.]/g, "-")}`;
@@ -158,6 +174,7 @@ async function train(argv: string[]): Promise<void> {
     out,
     force: values.force === true,
     onEvaluation: progress,
+    threads,
   });
   if (showProgress) Deno.stderr.writeSync(enc.encode("\n"));
   console.log(formatSummary(config, result, out));

@@ -43,6 +43,8 @@ export interface Workload {
   variants: TorchVariant[];
   /** One timed call of ours on a trainer of `settings`. */
   call: (t: Trainer) => () => void;
+  /** Threads of our trainer (default 1; PyTorch always has one). */
+  threads?: number;
 }
 
 const LR = 1e-3;
@@ -108,6 +110,15 @@ export const WORKLOADS: Workload[] = [
     settings: { ...MULTI, widths: [50, 75, 100, 125] },
     variants: STEP_VARIANTS,
     call: step,
+  },
+  {
+    id: "ml_paper_step_2t",
+    what: "the same on 2 threads (ours; PyTorch on 1)",
+    kind: "step",
+    settings: { ...MULTI, widths: [50, 75, 100, 125] },
+    variants: ["ref"],
+    call: step,
+    threads: 2,
   },
 ];
 
@@ -255,8 +266,8 @@ async function main(): Promise<number> {
   const workloads = WORKLOADS.filter((w) => !opts.only || opts.only.includes(w.id));
   const prepared = workloads.map((w) => {
     const config = resolveConfig({ settings: w.settings });
-    const fn = w.call(new Trainer(config));
-    return { w, config, fn };
+    const trainer = new Trainer(config, { threads: w.threads ?? 1 });
+    return { w, config, trainer, fn: w.call(trainer) };
   });
   const jobs = prepared.flatMap(({ w, config }) =>
     w.variants.map((v) => torchJob(w, v, config, opts.runMs))
@@ -321,6 +332,7 @@ async function main(): Promise<number> {
     rows: records,
     raw: { ours: Object.fromEntries(ours), torch: Object.fromEntries(theirs) },
   });
+  for (const p of prepared) p.trainer.close();
   return 0;
 }
 

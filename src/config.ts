@@ -427,6 +427,41 @@ export const OPTIONS: readonly OptionSpec[] = [
 
 const BY_KEY = new Map(OPTIONS.map((o) => [o.key as string, o]));
 
+/** The largest `--threads`. */
+export const MAX_THREADS = 64;
+
+/**
+ * The execution option `--threads N` of `train` (config-file key `threads`): how many threads one
+ * run's kernels use. It is not part of {@linkcode RunConfig}: it never changes a result (every
+ * output element is computed by one thread in the same order), so config.json and job hashes do
+ * not depend on it; result.json records it in `timing`.
+ */
+export const THREADS_HELP: [string, string] = [
+  "--threads N",
+  "threads of this run's kernels (Deno Workers on one shared memory; the same bits as 1; " +
+  "not stored in config.json) [default: 1]",
+];
+
+/**
+ * Validates a `--threads` value (a flag's string or a config file's number): an integer from 1 to
+ * {@linkcode MAX_THREADS}; a one-line {@linkcode ConfigError} otherwise.
+ */
+export function parseThreads(v: unknown, where = ""): number {
+  const x = typeof v === "number"
+    ? v
+    : typeof v === "string" && /^\s*\d+\s*$/.test(v)
+    ? Number(v)
+    : NaN;
+  if (!Number.isInteger(x) || x < 1 || x > MAX_THREADS) {
+    throw new ConfigError(
+      `${where}Invalid --threads ${
+        JSON.stringify(v) ?? String(v)
+      }: expected an integer from 1 to ${MAX_THREADS}`,
+    );
+  }
+  return x;
+}
+
 /** Config keys that are accepted in a config file but carry no setting (provenance). */
 const IGNORED_KEYS = new Set(["meta"]);
 

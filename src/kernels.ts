@@ -309,6 +309,12 @@ export class Kernels {
     return this.#parallelCalls;
   }
 
+  /** Parts of split calls handed to worker threads so far, and how many of them the caller ran
+   * itself because no worker had taken them when it was done with its own (a loaded machine). */
+  get threadParts(): { handed: number; stolen: number } {
+    return { handed: this.#pool?.handed ?? 0, stolen: this.#pool?.stolen ?? 0 };
+  }
+
   /** Stops the worker threads, if any (the instance stays usable on one thread). Idempotent. */
   close(): void {
     this.#pool?.close();
@@ -350,30 +356,9 @@ export class Kernels {
       const j1 = Math.min(n, j0 + chunk);
       parts.push([mode, a.ptr, b.ptr, c.ptr, m, k, n, accI, bias, epi, y, gate, slope, j0, j1]);
     }
-    const own = parts[0];
     this.#parallelCalls++;
-    pool.run(
-      0,
-      () =>
-        this.#gemm(
-          mode,
-          a.ptr,
-          b.ptr,
-          c.ptr,
-          m,
-          k,
-          n,
-          accI,
-          bias,
-          epi,
-          y,
-          gate,
-          slope,
-          own[13],
-          own[14],
-        ),
-      parts,
-    );
+    const gemm = this.#gemm as (...args: number[]) => void;
+    pool.run(0, parts, (p) => gemm(...p));
   }
 
   #refresh(): void {
@@ -661,9 +646,9 @@ export class Kernels {
         weightDecay,
       ]);
     }
-    const own = parts[0];
     this.#parallelCalls++;
-    pool.run(1, () => this.#sgd(own[0], own[1], own[2], own[3], lr, momentum, weightDecay), parts);
+    const sgd = this.#sgd as (...args: number[]) => void;
+    pool.run(1, parts, (p) => sgd(...p));
   }
 
   /** dst row r := src row idx[r] for r < dst.rows; idxPtr points to dst.rows i32 indices, each

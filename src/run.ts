@@ -58,6 +58,8 @@ export interface RunOptions {
   out: string;
   /** Replace an existing folder. */
   force?: boolean;
+  /** Threads of the run's kernels (default 1): the same bits with any count. */
+  threads?: number;
   /** Called after every evaluation (progress display), with the measurements per split. */
   onEvaluation?: (m: EpochMetrics, trainer: Trainer, splits: SplitAnalysis[]) => void;
 }
@@ -90,6 +92,8 @@ export interface RunTiming {
   stepsPerSecond: number;
   /** Times the run was resumed from a checkpoint. */
   resumes: number;
+  /** Threads the run's kernels used (`--threads`; the results do not depend on it). */
+  threads: number;
 }
 
 /** What a finished run reports (also written as `result.json`). */
@@ -303,7 +307,7 @@ async function truncateTo(path: string, bytes: number): Promise<void> {
  */
 export async function runToFolder(config: RunConfig, opts: RunOptions): Promise<RunResult> {
   await checkOutFolder(opts.out, opts.force);
-  const trainer = new Trainer(config);
+  using trainer = new Trainer(config, { threads: opts.threads ?? 1 });
   const { out } = opts;
   if (opts.force) await Deno.remove(out, { recursive: true }).catch(() => {});
   await Deno.mkdir(out, { recursive: true });
@@ -445,7 +449,7 @@ export async function resumeRun(
     );
   }
   await removeTempFiles(out);
-  const trainer = new Trainer(config);
+  using trainer = new Trainer(config, { threads: opts.threads ?? 1 });
   try {
     trainer.restore({ state: ckpt.state.trainer, blobs: ckpt.blobs });
   } catch (e) {
@@ -620,6 +624,7 @@ async function trainAndRecord(
         : 0,
       stepsPerSecond: trainMs > 0 ? (trainer.epoch * config.iters) / (trainMs / 1000) : 0,
       resumes: state?.resumes ?? 0,
+      threads: trainer.kernels.threads,
     },
   };
   await writeFileAtomic(`${out}/result.json`, JSON.stringify(result, null, 2) + "\n");

@@ -9,10 +9,16 @@
  * the library still needs no permissions and works when imported by URL.
  *
  * Control block, one 256-byte slot per worker: i32 `seq` (bumped by the caller for every call),
- * i32 `fn` (index into the function names, −1 = stop) at byte 0 and 4, the call's arguments as f64
- * from byte 64, and i32 `done` (the last finished `seq`, −1 once the worker stopped) at byte 192
- * and `ready` at byte 196, on their own cache line. A worker's instantiation re-applies the
- * module's data segments (constants and the zeroed static scratch), so the constructor waits until
+ * `fn` (index into the function names, −1 = stop) and `claim` at bytes 0, 4 and 8, the call's
+ * arguments as f64 from byte 64, and i32 `done` (the last finished `seq`, −1 once the worker
+ * stopped) at byte 192 and `ready` at byte 196, on their own cache line.
+ *
+ * Hand-off: the caller writes the arguments, bumps `seq`, then clears `claim`; the worker takes
+ * the part by swapping `claim` 0 → 1 (compare-exchange). Once its own part is done, the caller
+ * tries the same swap 0 → 2 for every part not yet taken and runs those itself: on a loaded
+ * machine, where a worker may not be scheduled for milliseconds, a call never waits for a worker
+ * that has not started, and the results are the same whoever computes a part. A worker's
+ * instantiation re-applies the module's data segments (constants), so the constructor waits until
  * every worker is ready before anything runs.
  * @module
  */
@@ -21,7 +27,7 @@
 export const SLOT_BYTES = 256;
 /** Arguments a call can have (f64 each). */
 export const MAX_ARGS = 16;
-const ARGS = 64, DONE = 192, READY = 196;
+const ARGS = 64, DONE = 192, READY = 196, CLAIM = 8;
 /** Polls of a control word before sleeping in Atomics.wait (about 20–50 µs). */
 const SPIN = 20000;
 /** How long the constructor waits for the workers to start. */
@@ -44,7 +50,8 @@ function loop(module, memory, ctl, names, scratch, spin) {
   ex.set_scratch(scratch);
   const fns = names.map((n) => ex[n]);
   const i32 = new Int32Array(memory.buffer), f64 = new Float64Array(memory.buffer);
-  const seqI = ctl >> 2, fnI = seqI + 1, doneI = (ctl + ${DONE}) >> 2, a = (ctl + ${ARGS}) >> 3;
+  const seqI = ctl >> 2, fnI = seqI + 1, claimI = (ctl + ${CLAIM}) >> 2;
+  const doneI = (ctl + ${DONE}) >> 2, a = (ctl + ${ARGS}) >> 3;
   Atomics.store(i32, (ctl + ${READY}) >> 2, 1);
   Atomics.notify(i32, (ctl + ${READY}) >> 2);
   let last = 0;
@@ -55,6 +62,9 @@ function loop(module, memory, ctl, names, scratch, spin) {
       s = Atomics.load(i32, seqI);
     }
     last = s;
+    if (Atomics.compareExchange(i32, claimI, 0, 1) !== 0) continue; // the caller took it
+    // The claim was cleared after seq was bumped: seq now names the call taken.
+    s = last = Atomics.load(i32, seqI);
     const fn = i32[fnI];
     if (fn < 0) break;
     fns[fn](f64[a], f64[a + 1], f64[a + 2], f64[a + 3], f64[a + 4], f64[a + 5], f64[a + 6],
@@ -84,7 +94,9 @@ let workerUrl: string | undefined;
  * const w = heap + 300 * 1024, g = w + 64; // two f64 values each, after the scratch
  * new Float64Array(memory.buffer, w, 2).set([1, 1]);
  * new Float64Array(memory.buffer, g, 2).set([1, 2]);
- * pool.run(0, () => {}, [[], [w, g, 0, 2, 0.5, 0, 0]]); // the worker runs w -= 0.5·g
+ * const sgd = ex.sgd_update_f64 as (...args: number[]) => void;
+ * // Part 0 (the caller's) is empty; part 1, w -= 0.5·g, runs on the worker (or here if it is late).
+ * pool.run(0, [[w, g, 0, 0, 0, 0, 0], [w, g, 0, 2, 0.5, 0, 0]], (args) => sgd(...args));
  * pool.close();
  * console.log(new Float64Array(memory.buffer, w, 2)); // [0.5, 0]
  * using k = new Kernels("f64", { threads: 2 }); // the usual way
@@ -99,6 +111,8 @@ export class ThreadPool {
   readonly #slots: number[];
   readonly #seq: number[];
   #closed = false;
+  #stolen = 0;
+  #handed = 0;
 
   /**
    * Starts `size − 1` workers on `memory`. `ctl` points to (size − 1) × {@link SLOT_BYTES} zeroed
@@ -142,11 +156,27 @@ export class ThreadPool {
     }
   }
 
+  /** Parts handed to workers so far. */
+  get handed(): number {
+    return this.#handed;
+  }
+
+  /** Of those, parts no worker had taken when the caller was done, so the caller ran them. */
+  get stolen(): number {
+    return this.#stolen;
+  }
+
   /**
-   * Runs export `fn` (an index into the names) with `parts[t]` as arguments on thread t, t = 0 on
-   * the caller (through `own`), and returns when all are done. parts.length ≤ size.
+   * Runs export `fn` (an index into the names) with `parts[t]` as arguments, part 0 on the caller
+   * and part t on worker t − 1, and returns when all are done. `local(args)` runs the same export
+   * on the caller: for part 0, and for every part its worker had not taken by then.
+   * parts.length ≤ size, each with at most {@link MAX_ARGS} arguments.
    */
-  run(fn: number, own: () => void, parts: readonly (readonly number[])[]): void {
+  run(
+    fn: number,
+    parts: readonly (readonly number[])[],
+    local: (args: readonly number[]) => void,
+  ): void {
     if (this.#closed) throw new Error("The kernel threads were closed");
     const i32 = this.#i32, f64 = this.#f64;
     const started = Math.min(parts.length, this.size) - 1;
@@ -155,12 +185,18 @@ export class ThreadPool {
       const a = (slot + ARGS) >> 3;
       for (let i = 0; i < args.length; i++) f64[a + i] = args[i];
       i32[(slot >> 2) + 1] = fn;
-      const s = ++this.#seq[w];
-      Atomics.store(i32, slot >> 2, s);
+      Atomics.store(i32, slot >> 2, ++this.#seq[w]);
+      Atomics.store(i32, (slot + CLAIM) >> 2, 0);
       Atomics.notify(i32, slot >> 2);
     }
-    own();
-    for (let w = 0; w < started; w++) this.#await(w);
+    this.#handed += started;
+    local(parts[0]);
+    for (let w = 0; w < started; w++) {
+      if (Atomics.compareExchange(i32, (this.#slots[w] + CLAIM) >> 2, 0, 2) === 0) {
+        this.#stolen++;
+        local(parts[w + 1]);
+      } else this.#await(w);
+    }
   }
 
   #await(w: number): void {
@@ -185,6 +221,7 @@ export class ThreadPool {
       const slot = this.#slots[w];
       i32[(slot >> 2) + 1] = -1;
       Atomics.store(i32, slot >> 2, ++this.#seq[w]);
+      Atomics.store(i32, (slot + CLAIM) >> 2, 0);
       Atomics.notify(i32, slot >> 2);
       this.#workers[w].terminate();
     }

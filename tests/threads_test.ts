@@ -9,7 +9,10 @@ import assert from "node:assert/strict";
 import { resolveConfig } from "../src/config.ts";
 import { Kernels, type Mat, type Precision } from "../src/kernels.ts";
 import { Trainer } from "../src/train.ts";
+import { sha256Hex } from "../src/build_wasm.ts";
+import { assertEquals, assertOk } from "./assert.ts";
 import { makeRng } from "./reference.ts";
+import { assertOneLineError, exists, runCli, TINY } from "./run_cli.ts";
 
 const PRECISIONS: readonly Precision[] = ["f32", "f64"];
 /** [m, k, n]: tiny, edge tiles, k = 0, one k block, several k blocks and column blocks, thin. */
@@ -221,4 +224,77 @@ Deno.test("threads: invalid counts are refused, close is idempotent and leaves o
   k.matmulNN(a, b, c2);
   assert.deepEqual(k.view(c2), k.view(c));
   assert.equal(k.view(c)[0], 150);
+});
+
+/** Every file of a folder (sorted names) with its bytes; result.json without its `timing`. */
+async function folderFiles(dir: string): Promise<[string, string][]> {
+  const out: [string, string][] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const bytes = await Deno.readFile(`${dir}/${e.name}`);
+    if (e.name === "result.json") {
+      const r = JSON.parse(new TextDecoder().decode(bytes));
+      delete r.timing;
+      out.push([e.name, JSON.stringify(r)]);
+    } else out.push([e.name, await sha256Hex(bytes)]);
+  }
+  return out.sort((a, b) => a[0].localeCompare(b[0]));
+}
+
+/** A run whose products are large enough to be split (batch 64 × 40 inputs × 50 nodes). */
+const SPLIT_RUN = [
+  ...["--d", "40", "--widths", "10", "--multi", "5", "--outputs", "20", "--batch", "64"],
+  ...["--n-train", "500", "--n-eval", "300", "--iters", "20", "--epochs", "3", "--quiet"],
+];
+
+Deno.test("train --threads 2 and --threads 1 write byte-identical run folders", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const timing: Record<string, { threads: number }> = {};
+    for (const t of ["1", "2"]) {
+      const r = await runCli(["train", ...SPLIT_RUN, "--threads", t, "--out", `${dir}/t${t}`]);
+      assertEquals(r.code, 0, r.stderr);
+      timing[t] = JSON.parse(await Deno.readTextFile(`${dir}/t${t}/result.json`)).timing;
+    }
+    // The option took effect (recorded from the kernels that ran), outside config.json.
+    assertEquals([timing["1"].threads, timing["2"].threads], [1, 2]);
+    const one = await folderFiles(`${dir}/t1`), two = await folderFiles(`${dir}/t2`);
+    assertOk(one.length >= 10, one.map((f) => f[0]).join(" "));
+    assertEquals(two, one);
+    // A config file's `threads` key works too, and flags override it.
+    await Deno.writeTextFile(`${dir}/c.json`, JSON.stringify({ threads: 2 }));
+    const r = await runCli([
+      "train",
+      ...SPLIT_RUN,
+      "--config",
+      `${dir}/c.json`,
+      "--out",
+      `${dir}/c`,
+    ]);
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(JSON.parse(await Deno.readTextFile(`${dir}/c/result.json`)).timing.threads, 2);
+    assertEquals(await folderFiles(`${dir}/c`), one);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bad --threads values: one line naming the value, exit 2, nothing written", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const bad of ["0", "-1", "1.5", "x", "65", ""]) {
+      const out = `${dir}/r`;
+      const r = await runCli(["train", ...TINY, "--threads", bad, "--out", out]);
+      assertOneLineError(
+        r,
+        new RegExp(`Invalid --threads "${bad}": expected an integer from 1 to 64`),
+      );
+      assertOk(!(await exists(out)), `--threads ${bad} wrote ${out}`);
+    }
+    await Deno.writeTextFile(`${dir}/c.json`, JSON.stringify({ threads: "two" }));
+    const r = await runCli(["train", ...TINY, "--config", `${dir}/c.json`, "--out", `${dir}/r`]);
+    assertOneLineError(r, /c\.json: Invalid --threads "two": expected an integer from 1 to 64/);
+    assertOk(!(await exists(`${dir}/r`)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

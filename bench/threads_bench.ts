@@ -1,0 +1,109 @@
+/**
+ * Both cores for one run: SGD steps on one thread against the same steps split over two
+ * (`new Trainer(config, { threads: 2 })`, bit-identical results), in interleaved rounds so that
+ * the load of a shared machine hits both alike: the multi-layer step at the paper's scale
+ * (teacher 50-75-100-125 ×10, d 20, 100 outputs, batch 64, f32) and the reduced one (teacher
+ * 10-15-20-25 ×10), and the paper's two-layer step (f64). Per configuration: the fastest and the
+ * median round of each, and their ratios (speed-up of two threads; 2.0 is the ceiling on two
+ * cores). Rounds are short (one or a few steps), so that some run undisturbed: on a loaded
+ * machine the fastest rounds are the best estimate of the unloaded speed. The last column counts
+ * the parts the worker had not started when the caller was done with its own, so the caller ran
+ * them itself (see src/threads.ts): near 0 on an idle machine, high when the cores are busy.
+ *
+ * Run: `deno bench -A bench/threads_bench.ts` (writes bench/results/threads.json)
+ */
+import { resolveConfig } from "../src/config.ts";
+import { Trainer } from "../src/train.ts";
+import { tableRecords, writeBenchResults } from "./_results.ts";
+import { printTable } from "./_timing.ts";
+
+/** [name, settings, steps per round, rounds]. */
+const CASES: [string, Record<string, unknown>, number, number][] = [
+  [
+    "multi-layer step, teacher 50-75-100-125 ×10 (paper scale), f32",
+    { d: 20, dataStd: 10, widths: [50, 75, 100, 125], multi: 10, outputs: 100, batch: 64 },
+    1,
+    40,
+  ],
+  [
+    "multi-layer step, teacher 10-15-20-25 ×10, f32",
+    { d: 20, dataStd: 10, widths: [10, 15, 20, 25], multi: 10, outputs: 100, batch: 64 },
+    4,
+    150,
+  ],
+  ["two-layer step, paper config (d 100, 200 nodes, batch 16), f64", { precision: "f64" }, 20, 300],
+];
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+const rows = [[
+  "workload",
+  "1 thread ms/step (fastest)",
+  "2 threads ms/step (fastest)",
+  "speed-up (fastest)",
+  "1 thread ms/step (median)",
+  "2 threads ms/step (median)",
+  "speed-up (median)",
+  "% of parts the caller ran (worker late)",
+]];
+for (const [name, settings, steps, rounds] of CASES) {
+  const config = resolveConfig({
+    settings: { ...settings, nTrain: 5000, nEval: 100, epochs: 1 },
+  });
+  using one = new Trainer(config);
+  using two = new Trainer(config, { threads: 2 });
+  const parts0 = two.kernels.threadParts;
+  const t1: number[] = [], t2: number[] = [];
+  const round = (t: Trainer) => {
+    const t0 = performance.now();
+    t.steps(steps, 1e-4);
+    return (performance.now() - t0) / steps;
+  };
+  for (let r = 0; r < 3; r++) (round(one), round(two)); // warm-up
+  for (let r = 0; r < rounds; r++) {
+    // Alternate which goes first.
+    if (r % 2) (t1.push(round(one)), t2.push(round(two)));
+    else (t2.push(round(two)), t1.push(round(one)));
+  }
+  const f1 = Math.min(...t1), f2 = Math.min(...t2), m1 = median(t1), m2 = median(t2);
+  const parts = two.kernels.threadParts;
+  const handed = parts.handed - parts0.handed, stolen = parts.stolen - parts0.stolen;
+  rows.push([
+    name,
+    f1.toFixed(3),
+    f2.toFixed(3),
+    (f1 / f2).toFixed(2),
+    m1.toFixed(3),
+    m2.toFixed(3),
+    (m1 / m2).toFixed(2),
+    handed ? (100 * stolen / handed).toFixed(0) : "-",
+  ]);
+}
+console.log("SGD steps on 1 and 2 threads (interleaved rounds, same bits):");
+printTable(rows);
+await writeBenchResults("threads", {
+  what: "SGD steps on 1 and 2 threads, interleaved rounds; speed-up = 1-thread time / 2-thread " +
+    "time; parts the caller ran: work handed to the worker thread that it had not started when " +
+    "the caller finished its own part (high on a loaded machine)",
+  rows: tableRecords(rows),
+});
+
+// Deno.bench: each measurement sets up its own trainer (outside the timed part) and closes it,
+// since live worker threads would keep the process running.
+const paper = resolveConfig({ settings: { ...CASES[0][1], nTrain: 500, nEval: 100, epochs: 1 } });
+for (const threads of [1, 2]) {
+  Deno.bench({
+    name: `5 multi-layer SGD steps, paper scale, ${threads} thread${threads > 1 ? "s" : ""}`,
+    group: "threads",
+    baseline: threads === 1,
+    n: 10,
+    warmup: 1,
+    fn: (b) => {
+      using t = new Trainer(paper, { threads });
+      t.steps(1, 1e-4);
+      b.start();
+      t.steps(5, 1e-4);
+      b.end();
+    },
+  });
+}
