@@ -22,6 +22,7 @@ import { isExistingFolder, type LayerResult } from "./run.ts";
 import { readManifest, type SweepManifest } from "./sweep.ts";
 import {
   linesSpec,
+  pairedLinesSpec,
   renderSvg,
   scatterSpec,
   type Spec,
@@ -73,7 +74,14 @@ interface RunData {
   point: Record<string, string>;
   config: Record<string, unknown>;
   hidden: number;
-  metrics: { epoch: number[]; train: number[]; eval: number[] };
+  metrics: {
+    epoch: number[];
+    train: number[];
+    eval: number[];
+    /** Cross-entropy runs: the mean cross-entropy per evaluation (else null). */
+    trainCe: number[] | null;
+    evalCe: number[] | null;
+  };
   /** Per hidden layer. */
   alignment: AlignmentSeries[];
   /** Per hidden layer, the students at the last evaluation. */
@@ -194,10 +202,16 @@ async function readRun(dir: string, seed?: number, point: Record<string, string>
   const [ce, ct, cv] = ["epoch", "train_mse", "eval_mse"].map((n) =>
     column(m.header, n, `${dir}/metrics.csv`)
   );
+  const optional = (name: string) => {
+    const c = m.header.indexOf(name);
+    return c < 0 ? null : m.rows.map((r) => num(r[c]));
+  };
   const metrics = {
     epoch: m.rows.map((r) => num(r[ce])),
     train: m.rows.map((r) => num(r[ct])),
     eval: m.rows.map((r) => num(r[cv])),
+    trainCe: optional("train_ce"),
+    evalCe: optional("eval_ce"),
   };
 
   const alignment: AlignmentSeries[] = [];
@@ -917,6 +931,229 @@ function sampleComplexityFigures(study: Study): Figure[] {
   return out;
 }
 
+/** Whether a run finished without diverging. */
+const completed = (r: RunData): boolean => r.result?.status !== "diverged";
+
+/** The mean over teacher nodes of the best eval correlation of hidden layer h at the end. */
+function finalMeanBestCorr(r: RunData, h: number): number {
+  const a = r.alignment[h], i = a.epochs.length - 1;
+  return mean(Array.from(a.bestCorr.subarray(i * a.teachers, (i + 1) * a.teachers)));
+}
+
+/** Mean and sample std over seeds. */
+interface Stat {
+  mean: number;
+  std: number;
+}
+
+function stat(vs: number[]): Stat {
+  const ok = vs.filter(Number.isFinite);
+  return ok.length ? { mean: mean(ok), std: std(ok) } : { mean: NaN, std: NaN };
+}
+
+/** One point of Fig. 7: a student width and N_train, statistics over the completed seeds. */
+interface SampleComplexityPoint {
+  multi: string;
+  nTrain: number;
+  seeds: number;
+  /** log10 of the trained loss (MSE or cross-entropy) at the end, training and eval set. */
+  trainLoss: Stat;
+  evalLoss: Stat;
+  /** Per hidden layer, the mean over teacher nodes of the best eval correlation (the figure's). */
+  perTeacher: Stat[];
+  /** Per hidden layer, the mean over student nodes of their best eval correlation. */
+  perStudent: Stat[];
+}
+
+/** The data of Fig. 7, one group per file (the trained loss and keys other than N and multi). */
+interface SampleComplexityGroup {
+  group: Group;
+  loss: string;
+  hidden: number;
+  diverged: number;
+  points: SampleComplexityPoint[];
+}
+
+/** Fig. 7's numbers, or null when the study is not a deep sweep over N_train. */
+function multiLayerSampleComplexity(study: Study): SampleComplexityGroup[] | null {
+  const nAxis = study.grid.find((g) => g.key === "nTrain");
+  const runs = study.runs.filter((r) => r.hidden > 1 && r.alignment.length === r.hidden);
+  if (!nAxis || nAxis.values.length < 2 || !runs.length) return null;
+  const fileKeys = study.grid.filter((a) =>
+    a.values.length > 1 && a.key !== "nTrain" && a.key !== "multi"
+  ).map((a) => a.key);
+  return groupBy({ ...study, runs }, fileKeys).map((g) => {
+    const loss = String(g.runs[0].config.loss ?? "mse");
+    const ce = loss === "cross-entropy";
+    const hidden = Math.max(...g.runs.map((r) => r.hidden));
+    const ok = g.runs.filter(completed);
+    const final = (r: RunData, which: "train" | "eval") => {
+      const v = ce ? r.metrics[which === "train" ? "trainCe" : "evalCe"] : r.metrics[which];
+      return log10(v?.at(-1) ?? NaN);
+    };
+    const layers = Array.from({ length: hidden }, (_, h) => h);
+    const pointKeys = study.grid.some((a) => a.key === "multi") ? ["nTrain", "multi"] : ["nTrain"];
+    const points = groupBy({ ...study, runs: ok }, pointKeys).map((sub) => ({
+      multi: String(sub.runs[0].point.multi ?? sub.runs[0].config.multi),
+      nTrain: Number(sub.runs[0].point.nTrain),
+      seeds: sub.runs.length,
+      trainLoss: stat(sub.runs.map((r) => final(r, "train"))),
+      evalLoss: stat(sub.runs.map((r) => final(r, "eval"))),
+      perTeacher: layers.map((h) =>
+        stat(sub.runs.filter((r) => r.alignment[h]).map((r) => finalMeanBestCorr(r, h)))
+      ),
+      perStudent: layers.map((h) =>
+        stat(sub.runs.map((r) => mean(r.finalStudents[h]?.bestCorr ?? [])))
+      ),
+    }));
+    return { group: g, loss, hidden, diverged: g.runs.length - ok.length, points };
+  });
+}
+
+/**
+ * Fig. 7: the multi-layer sample complexity. Per trained loss (a file each) and student width (a
+ * row each): left, log10 of the trained loss at the end (MSE, or cross-entropy) on the training
+ * and the eval set; right, per hidden layer the mean over teacher nodes of the best eval
+ * correlation; both against N_train on a log axis, mean ± std over seeds. Diverged runs are left
+ * out (and counted in the caption).
+ */
+function multiLayerSampleComplexityFigures(study: Study): Figure[] {
+  const title = "Fig. 7: multi-layer sample complexity";
+  const data = multiLayerSampleComplexity(study);
+  if (!data) {
+    return [{
+      title,
+      skipped: "needs a sweep of a deeper teacher with N_train as an axis " +
+        "(the multi-layer-sample-complexity preset)",
+    }];
+  }
+  const nValues = study.grid.find((g) => g.key === "nTrain")!.values.map(Number);
+  const multiAxis = study.grid.find((g) => g.key === "multi" && g.values.length > 1);
+  return data.map(({ group: g, loss, hidden, diverged, points }) => {
+    const ce = loss === "cross-entropy";
+    const lossY = ce ? "log10 cross-entropy" : "log10 MSE";
+    const layers = Array.from({ length: hidden }, (_, h) => `layer ${h}`);
+    const rowOf = (multi: string) => multiAxis ? label("multi", multi) : "";
+    const rows: { row: string; side: "left" | "right" }[] = [];
+    for (const p of points) {
+      const push = (side: "left" | "right", series: string, st: Stat) => {
+        if (!Number.isFinite(st.mean)) return;
+        const { mean: y, std: sd } = st;
+        rows.push({ row: rowOf(p.multi), side, series, x: p.nTrain, y, lo: y - sd, hi: y + sd } as {
+          row: string;
+          side: "left" | "right";
+        });
+      };
+      push("left", "train", p.trainLoss);
+      push("left", "eval", p.evalLoss);
+      p.perTeacher.forEach((st, h) => push("right", layers[h], st));
+    }
+    const t = [title, g.title || `loss = ${loss}`].join(": ");
+    const dropped = diverged ? ` ${diverged} diverged run(s) left out.` : "";
+    const common = {
+      subtitle: "",
+      panels: { rows: [""], cols: [""] },
+      xTitle: "training samples N_train",
+      xLog: true,
+      xValues: nValues,
+      xFormat: "~s",
+      band: true,
+      points: true,
+    };
+    return {
+      file: `fig7_multilayer_sample_complexity${g.suffix}.svg`,
+      title: t,
+      caption: `At the end of training, against the number of training samples (log scale), per ` +
+        `student width: log10 of the trained loss (${
+          ce ? "cross-entropy against the teacher's arg-max class" : "MSE"
+        }) on the training and the eval set, and per hidden layer (0 = lowest) the mean over ` +
+        "teacher nodes of the best eval correlation; mean ± std over seeds." + dropped,
+      axisTitles: ["training samples N_train", lossY, "mean best correlation"],
+      spec: pairedLinesSpec(rows, {
+        title: t,
+        subtitle: fixedSettings(study, g.runs),
+        rows: multiAxis ? multiAxis.values.map((v) => label("multi", v)) : [""],
+        left: {
+          ...common,
+          title: "loss at the end",
+          yTitle: lossY,
+          seriesTitle: "set",
+          seriesOrder: ["train", "eval"],
+        },
+        right: {
+          ...common,
+          title: "mean best correlation per layer",
+          yTitle: "mean best correlation",
+          yDomain: [0, 1],
+          seriesTitle: "hidden layer",
+          seriesOrder: layers,
+        },
+      }),
+    };
+  });
+}
+
+/** Fig. 7's numbers as a table, with the per-student mean beside the figure's per-teacher one. */
+function multiLayerSampleComplexityTable(study: Study): Table[] {
+  const data = multiLayerSampleComplexity(study);
+  if (!data) return [];
+  const hidden = Math.max(...data.map((d) => d.hidden));
+  const keys = study.grid.filter((a) =>
+    a.values.length > 1 && a.key !== "nTrain" && a.key !== "multi"
+  )
+    .map((a) => a.key);
+  const columns = [
+    ...keys.filter((k) => k !== "loss"),
+    "loss",
+    "multi",
+    "nTrain",
+    "seeds",
+    "log10_train_loss_mean",
+    "log10_train_loss_std",
+    "log10_eval_loss_mean",
+    "log10_eval_loss_std",
+  ];
+  for (let h = 0; h < hidden; h++) {
+    columns.push(
+      `layer${h}_teacher_mean_best_corr_mean`,
+      `layer${h}_teacher_mean_best_corr_std`,
+      `layer${h}_student_mean_best_corr_mean`,
+      `layer${h}_student_mean_best_corr_std`,
+    );
+  }
+  const rows: (string | number)[][] = [];
+  for (const d of data) {
+    const r0 = d.group.runs[0];
+    for (const p of d.points) {
+      const row: (string | number)[] = [
+        ...keys.filter((k) => k !== "loss").map((k) => r0.point[k]),
+        d.loss,
+        p.multi,
+        p.nTrain,
+        p.seeds,
+        p.trainLoss.mean,
+        p.trainLoss.std,
+        p.evalLoss.mean,
+        p.evalLoss.std,
+      ];
+      for (let h = 0; h < hidden; h++) {
+        const t = p.perTeacher[h], s = p.perStudent[h];
+        row.push(t?.mean ?? NaN, t?.std ?? NaN, s?.mean ?? NaN, s?.std ?? NaN);
+      }
+      rows.push(row);
+    }
+  }
+  return [{
+    file: "multilayer_sample_complexity.csv",
+    title: "Fig. 7 in numbers: log10 of the trained loss and, per hidden layer, the mean best " +
+      "eval correlation over teacher nodes (the figure's) and over student nodes, mean and std " +
+      "over the completed seeds",
+    columns,
+    rows,
+    show: false,
+  }];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tables.
 
@@ -1239,10 +1476,11 @@ export async function writeReport(dir: string, opts: ReportOptions = {}): Promis
     ...bestCorrFigures(study),
     ...await multiLayerFigures(study),
     ...sampleComplexityFigures(study),
+    ...multiLayerSampleComplexityFigures(study),
   ];
   const svgs = new Map<string, string>();
   for (const f of figures) if ("file" in f) svgs.set(f.file, await renderSvg(f.spec));
-  const tables = summaryTables(study);
+  const tables = [...summaryTables(study), ...multiLayerSampleComplexityTable(study)];
 
   const tmp = `${out.replace(/\/+$/, "")}.tmp-${Deno.pid}`;
   await Deno.remove(tmp, { recursive: true }).catch(() => {});

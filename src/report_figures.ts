@@ -168,6 +168,8 @@ export interface LinesOptions {
   scheme?: string;
   /** Tick values of the x axis. */
   xValues?: number[];
+  /** d3 format of the x tick labels with `xValues` (default "d"). */
+  xFormat?: string;
   /** Draw a band between `lo` and `hi` (mean ± std). */
   band?: boolean;
   /** Draw points on the lines. */
@@ -184,7 +186,7 @@ function lineEncodings(o: LinesOptions): Spec {
     title: o.xTitle,
     scale: o.xLog ? { type: "log", nice: false } : { zero: false, nice: false },
   };
-  if (o.xValues) x.axis = { values: o.xValues, format: "d" };
+  if (o.xValues) x.axis = { values: o.xValues, format: o.xFormat ?? "d" };
   if (o.xInteger) x.axis = { tickMinStep: 1, format: "d" };
   return {
     x,
@@ -269,6 +271,55 @@ export function twoLinesSpec(
     data: { values: data },
     hconcat: [panel("left", o.leftPanel, left), panel("right", o.rightPanel, right)],
     resolve: { scale: { y: "independent" } },
+  };
+}
+
+/** Options of {@linkcode pairedLinesSpec}. */
+export interface PairedLinesOptions {
+  /** Figure title. */
+  title: string;
+  /** Subtitle lines. */
+  subtitle?: string | string[];
+  /** Row labels, top to bottom (each row: a left and a right chart). */
+  rows: string[];
+  /** The left charts (rows with `side` "left"). */
+  left: LinesOptions;
+  /** The right charts (rows with `side` "right"). */
+  right: LinesOptions;
+}
+
+/**
+ * A grid of line charts: one row per label in `o.rows`, each with a left and a right chart with
+ * their own y axis and their own series and legend (rows `{ row, side, series, x, y, lo, hi }`):
+ * the multi-layer sample-complexity figure (losses left, per-layer correlation right).
+ */
+export function pairedLinesSpec(
+  data: { row: string; side: "left" | "right" }[],
+  o: PairedLinesOptions,
+): Spec {
+  const chart = (row: string, side: "left" | "right", lo: LinesOptions) => ({
+    title: { text: [row, lo.title].filter((x) => x).join(": "), fontSize: 12 },
+    transform: [{ filter: `datum.row === ${JSON.stringify(row)} && datum.side === "${side}"` }],
+    width: 260,
+    height: 170,
+    layer: lineLayers(lo),
+  });
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    config: CONFIG,
+    title: titleOf(o.title, o.subtitle),
+    data: { values: data },
+    vconcat: o.rows.map((row) => ({
+      hconcat: [chart(row, "left", o.left), chart(row, "right", o.right)],
+      resolve: {
+        scale: { y: "independent", color: "independent", fill: "independent" },
+        legend: { color: "independent", fill: "independent" },
+      },
+    })),
+    resolve: {
+      scale: { color: "independent", fill: "independent" },
+      legend: { color: "independent", fill: "independent" },
+    },
   };
 }
 

@@ -167,6 +167,30 @@ export const PRESETS: readonly Preset[] = [
     grid: [],
     seeds: range(1, 4),
   },
+  {
+    name: "multi-layer-sample-complexity",
+    description: "per-layer specialization and losses vs training set size N ∈ {5 000, …, " +
+      "200 000}, MSE and cross-entropy, students 2× and 5×: d 20, std 10, teacher 10-15-20-25, " +
+      "100 outputs, batch 64, lr 0.2 then 0.1 from epoch 20, 30 epochs, " +
+      "3 seeds (the paper: --widths 50,75,100,125 --epochs 200 --seeds 1-10, N up to 2 000 000)",
+    base: (epochs) =>
+      fitEpochs({
+        d: 20,
+        dataStd: 10,
+        widths: [10, 15, 20, 25],
+        outputs: 100,
+        batch: 64,
+        lr: [[0, 0.2], [20, 0.1]],
+        nEval: 10000,
+        epochs: 30,
+      }, epochs),
+    grid: [
+      { key: "loss", values: ["mse", "cross-entropy"] },
+      { key: "multi", values: [2, 5] },
+      { key: "nTrain", values: [5000, 10000, 20000, 50000, 100000, 200000] },
+    ],
+    seeds: range(1, 3),
+  },
 ];
 
 /** The preset of a name; a {@linkcode ConfigError} listing the presets otherwise. */

@@ -17,6 +17,7 @@ const AXIS_TITLES: Record<string, string[]> = {
   fig4b_best_corr: ["epoch", "best correlation"],
   fig5_multilayer_lshape: ["best correlation to any teacher", "sqrt(E[β_kk])"],
   fig6_sample_complexity: ["training samples N_train", "log10 eval MSE", "mean best correlation"],
+  fig7_multilayer_sample_complexity: ["training samples N_train", "log10", "mean best correlation"],
 };
 
 /**
@@ -173,6 +174,90 @@ Deno.test("report of a sample-complexity sweep: Fig. 6, teacher-aware vs Gaussia
     const svg = await Deno.readTextFile(`${s.out}/fig6_sample_complexity.svg`);
     assertOk(svg.includes("teacher-aware") && svg.includes("gaussian"), "legend");
     await checkReport(s.out, ["fig6_sample_complexity"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** The last value of a column of a CSV file. */
+async function lastOf(path: string, column: string, filter: (c: string[]) => boolean = () => true) {
+  const [head, ...lines] = (await Deno.readTextFile(path)).trim().split("\n");
+  const i = head.split(",").indexOf(column);
+  return lines.map((l) => l.split(",")).filter(filter).map((c) => Number(c[i]));
+}
+
+Deno.test("report of a multi-layer sample-complexity sweep: Fig. 7 and its numbers", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "specialize-report-" });
+  try {
+    const sweep = await runCli([
+      "sweep",
+      ...["--d", "5", "--widths", "3,4", "--outputs", "3", "--n-eval", "100", "--quiet"],
+      ...["--epochs", "2", "--iters", "20", "--lr", "0.05"],
+      ...["--grid", "loss=mse,cross-entropy", "--grid", "multi=1,2", "--grid", "n-train=50,100"],
+      ...["--seeds", "1-2", "--out", `${dir}/mlsc`],
+    ]);
+    assertEquals(sweep.code, 0, sweep.stderr);
+    const s = await writeReport(`${dir}/mlsc`);
+    for (const loss of ["mse", "cross-entropy"]) {
+      const f = `fig7_multilayer_sample_complexity_loss-${loss}.svg`;
+      assertOk(s.figures.some((x) => x.file === f), `no ${f}`);
+      const svg = await Deno.readTextFile(`${s.out}/${f}`);
+      for (const t of ["multi = 1", "multi = 2", "layer 0", "layer 1", "train", "eval"]) {
+        assertOk(svg.includes(`>${t}`), `${f}: no "${t}"`);
+      }
+      assertOk(svg.includes(loss === "mse" ? ">log10 MSE" : ">log10 cross-entropy"), f);
+    }
+    await checkReport(s.out, ["fig7_multilayer_sample_complexity"]);
+    // the table, recomputed from each run's own CSVs
+    const manifest = JSON.parse(await Deno.readTextFile(`${dir}/mlsc/sweep.json`));
+    const [head, ...lines] = (await Deno.readTextFile(`${s.out}/multilayer_sample_complexity.csv`))
+      .trim().split("\n");
+    const cols = head.split(",");
+    assertEquals(lines.length, 2 * 2 * 2);
+    for (const line of lines) {
+      const row = Object.fromEntries(line.split(",").map((v, i) => [cols[i], v]));
+      const jobs = manifest.jobs.filter((j: { point: Record<string, string> }) =>
+        j.point.loss === row.loss && j.point.multi === row.multi && j.point.nTrain === row.nTrain
+      );
+      assertEquals(jobs.length, 2);
+      const ce = row.loss === "cross-entropy";
+      const perRun = await Promise.all(jobs.map(async (j: { hash: string }) => {
+        const rd = `${dir}/mlsc/runs/${j.hash}`;
+        const loss = (await lastOf(`${rd}/metrics.csv`, ce ? "eval_ce" : "eval_mse")).at(-1)!;
+        const epoch = (await lastOf(`${rd}/metrics.csv`, "epoch")).at(-1)!;
+        const layer = async (file: string, h: number) =>
+          await lastOf(
+            `${rd}/${file}`,
+            "best_corr",
+            (c) => Number(c[0]) === epoch && c[1] === "eval" && Number(c[2]) === h,
+          );
+        const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+        return {
+          loss: Math.log10(loss),
+          teacher: [avg(await layer("alignment.csv", 0)), avg(await layer("alignment.csv", 1))],
+          student: [avg(await layer("students.csv", 0)), avg(await layer("students.csv", 1))],
+        };
+      }));
+      const m = (xs: number[]) => (xs[0] + xs[1]) / 2;
+      const close = (a: string, b: number, what: string) =>
+        assertOk(
+          Math.abs(Number(a) - b) <= 1e-9 * Math.max(1, Math.abs(b)),
+          `${what}: ${a} vs ${b}`,
+        );
+      close(row.log10_eval_loss_mean, m(perRun.map((r) => r.loss)), "eval loss");
+      for (const h of [0, 1]) {
+        close(
+          row[`layer${h}_teacher_mean_best_corr_mean`],
+          m(perRun.map((r) => r.teacher[h])),
+          "t",
+        );
+        close(
+          row[`layer${h}_student_mean_best_corr_mean`],
+          m(perRun.map((r) => r.student[h])),
+          "s",
+        );
+      }
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

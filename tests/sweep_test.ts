@@ -184,6 +184,31 @@ Deno.test("presets resolve, and --epochs/--seeds shrink them", async () => {
   assertEquals(two.jobs[0].config.d, 100);
 });
 
+Deno.test("the multi-layer-sample-complexity preset: its grid, settings and paper scale", async () => {
+  const plan = await planSweep({ preset: "multi-layer-sample-complexity" });
+  assertEquals(plan.jobs.length, 2 * 2 * 6 * 3);
+  const seen = (
+    key: string,
+  ) => [...new Set(plan.jobs.map((j) => JSON.stringify(j.config[key as "d"])))];
+  assertEquals(seen("loss"), ['"mse"', '"cross-entropy"']);
+  assertEquals(seen("multi"), ["2", "5"]);
+  assertEquals(seen("nTrain"), ["5000", "10000", "20000", "50000", "100000", "200000"]);
+  const c = plan.jobs[0].config;
+  assertEquals([c.d, c.dataStd, c.outputs, c.batch, c.epochs], [20, 10, 100, 64, 30]);
+  assertEquals(c.widths, [10, 15, 20, 25]);
+  assertEquals(c.lr, [[0, 0.2], [20, 0.1]]);
+  assertEquals([c.biasTuning, c.init, c.precision], [true, "uniform", "f32"]);
+  // the paper's scale through flags
+  const paper = await planSweep({
+    preset: "multi-layer-sample-complexity",
+    base: { widths: "50,75,100,125", epochs: "200" },
+    grid: [parseGrid("n-train=5000,500000,2000000")],
+    seeds: [1, 2],
+  });
+  assertEquals(paper.jobs.length, 2 * 2 * 3 * 2);
+  assertOk(paper.jobs.every((j) => j.config.epochs === 200 && j.config.widths[3] === 125));
+});
+
 async function startCounts(out: string): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   const text = await Deno.readTextFile(`${out}/log.jsonl`);
