@@ -55,8 +55,15 @@ export interface RunConfig {
   precision: Precision;
   /** Minibatches drawn with replacement (the reference) or shuffled passes over the training set. */
   sampling: "replacement" | "shuffle";
-  /** Student initialization: N(0, initStd²) weights and zero biases, or uniform ±1/sqrt(fan_in). */
-  init: "gaussian" | "uniform";
+  /**
+   * Student initialization: N(0, initStd²) weights and zero biases, or uniform ±1/sqrt(fan_in);
+   * relative to the teacher: "perturb" (the teacher's weights plus N(0, perturbStd²) on the
+   * teacher-sized part, the rest as usual) or "same-sign" (the usual init with the teacher's signs
+   * on the teacher-sized part). "The usual" is gaussian for two-layer runs, uniform deeper.
+   */
+  init: "gaussian" | "uniform" | "perturb" | "same-sign";
+  /** Std of the noise added to the teacher's weights by `init` "perturb". */
+  perturbStd: number;
   /** Standard deviation of the Gaussian student initialization. */
   initStd: number;
   /** Fixed teacher bias (two-layer teachers, every layer). */
@@ -65,8 +72,15 @@ export interface RunConfig {
   biasTuning: boolean;
   /** Standardize teacher outputs (zero mean, unit std per output). */
   standardize: boolean;
-  /** Leaky-ReLU slope for negative inputs (0 = ReLU), teacher and student alike. */
+  /** Leaky-ReLU slope for negative inputs (0 = ReLU) of the student (and of the teacher unless
+   * `teacherSlope` says otherwise). */
   slope: number;
+  /** Leaky-ReLU slope of the teacher alone ("auto" resolves to `slope`). */
+  teacherSlope: number;
+  /** Std of Gaussian noise added to the teacher's outputs of the training set (0 = none). */
+  labelNoise: number;
+  /** Train only the layers below the output layer; the output layer keeps its initial weights. */
+  freezeTop: boolean;
   /** Training objective: squared error, or softmax cross-entropy vs the teacher's arg-max class. */
   loss: "mse" | "cross-entropy";
   /** The update rule: SGD (with momentum and weight decay) or PyTorch's Adam. */
@@ -300,9 +314,11 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     key: "init",
     flag: "init",
-    kind: { choices: ["gaussian", "uniform"] },
+    kind: { choices: ["gaussian", "uniform", "perturb", "same-sign"] },
     default: "auto",
-    help: "student init (auto: gaussian for two-layer, uniform ±1/sqrt(fan_in) deeper)",
+    help: "student init (auto: gaussian for two-layer, uniform ±1/sqrt(fan_in) deeper; " +
+      "perturb: teacher + N(0, perturb-std²), same-sign: auto with the teacher's signs, " +
+      "both on the teacher-sized part)",
   },
   {
     key: "initStd",
@@ -312,6 +328,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 0,
     exclusiveMin: true,
     help: "std of the gaussian student init",
+  },
+  {
+    key: "perturbStd",
+    flag: "perturb-std",
+    kind: "number",
+    default: 0.05,
+    min: 0,
+    help: "--init perturb: std of the noise added to the teacher's weights",
   },
   {
     key: "teacherBias",
@@ -342,7 +366,32 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 0,
     max: 1,
     exclusiveMax: true,
-    help: "leaky-ReLU slope (0 = ReLU)",
+    help: "leaky-ReLU slope (0 = ReLU) of the student, and of the teacher unless --teacher-slope",
+  },
+  {
+    key: "teacherSlope",
+    flag: "teacher-slope",
+    kind: "number",
+    default: "auto",
+    min: 0,
+    max: 1,
+    exclusiveMax: true,
+    help: "leaky-ReLU slope of the teacher only (auto: --slope)",
+  },
+  {
+    key: "labelNoise",
+    flag: "label-noise",
+    kind: "number",
+    default: 0,
+    min: 0,
+    help: "std of Gaussian noise added to the teacher's outputs of the training set",
+  },
+  {
+    key: "freezeTop",
+    flag: "freeze-top",
+    kind: "bool",
+    default: false,
+    help: "train only the layers below the output layer",
   },
   {
     key: "loss",
@@ -613,6 +662,7 @@ export function resolveConfig(...layers: { settings: RawSettings; source?: strin
   if ((c.precision as string) === "auto") c.precision = deep ? "f32" : "f64";
   if ((c.init as string) === "auto") c.init = deep ? "uniform" : "gaussian";
   if ((c.biasTuning as unknown) === "auto") c.biasTuning = deep;
+  if ((c.teacherSlope as unknown) === "auto") c.teacherSlope = c.slope;
   checkCombination(c);
   return Object.freeze(c);
 }
@@ -639,6 +689,11 @@ function checkCombination(c: RunConfig): void {
   if (c.data === "teacher-aware" && c.nTrain === 0) {
     throw new ConfigError(
       `Invalid --data teacher-aware: needs a fixed training set (--n-train > 0)`,
+    );
+  }
+  if (c.labelNoise > 0 && c.nTrain === 0) {
+    throw new ConfigError(
+      `Invalid --label-noise ${c.labelNoise}: needs a fixed training set (--n-train > 0)`,
     );
   }
   if (c.sampling === "shuffle" && c.nTrain === 0) {

@@ -38,6 +38,7 @@ export const STREAM = {
   student: 4,
   batches: 5,
   trainEval: 6,
+  labelNoise: 7,
 } as const;
 
 /**

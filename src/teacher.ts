@@ -59,7 +59,7 @@ export function gridRows(rng: Rng, count: number, n: number): Float64Array {
  */
 export function buildTeacher(k: Kernels, cfg: RunConfig, rng: Rng): Network {
   const sizes = layerSizes(cfg).teacher;
-  const net = new Network(k, sizes, cfg.slope);
+  const net = new Network(k, sizes, cfg.teacherSlope);
   const L = net.depth;
   for (let l = 0; l < L; l++) {
     const fanIn = sizes[l], fanOut = sizes[l + 1];
@@ -132,17 +132,39 @@ export function median(values: Float64Array): number {
 
 /**
  * Initializes a student: N(0, initStd²) weights and zero biases ("gaussian"), or weights and
- * biases uniform in ±1/sqrt(fan_in) ("uniform", PyTorch's default for linear layers).
+ * biases uniform in ±1/sqrt(fan_in) ("uniform", PyTorch's default for linear layers). Relative to
+ * a teacher of the same depth (required then): "perturb" first draws the usual init (gaussian for
+ * two layers, uniform deeper), then sets the teacher-sized part of every layer (student nodes
+ * j < teacher width, inputs i < teacher width below, and the bias) to the teacher's weight plus
+ * N(0, perturbStd²); "same-sign" draws the usual init and gives each weight of that part the sign
+ * of the teacher's (a zero teacher weight leaves it as drawn). The remaining ("extra") student
+ * nodes keep the usual init. All draws come from `rng`, in that order.
  */
-export function initStudent(net: Network, cfg: RunConfig, rng: Rng): void {
+export function initStudent(net: Network, cfg: RunConfig, rng: Rng, teacher?: Network): void {
+  const relative = cfg.init === "perturb" || cfg.init === "same-sign";
+  if (relative && (!teacher || teacher.depth !== net.depth)) {
+    throw new RangeError(`--init ${cfg.init} needs a teacher of the student's depth`);
+  }
+  const kind = relative ? (net.depth > 2 ? "uniform" : "gaussian") : cfg.init;
   for (let l = 0; l < net.depth; l++) {
     const fanIn = net.sizes[l], fanOut = net.sizes[l + 1];
     const w = new Float64Array((fanIn + 1) * fanOut);
-    if (cfg.init === "gaussian") {
+    if (kind === "gaussian") {
       for (let i = 0; i < fanIn * fanOut; i++) w[i] = rng.normal() * cfg.initStd;
     } else {
       const b = 1 / Math.sqrt(fanIn);
       for (let i = 0; i < w.length; i++) w[i] = (2 * rng.uniform() - 1) * b;
+    }
+    if (relative) {
+      const tw = teacher!.getWeights(l), tIn = teacher!.sizes[l], tOut = teacher!.sizes[l + 1];
+      for (let i = 0; i <= tIn; i++) {
+        const row = i < tIn ? i : fanIn; // the bias row is last in both
+        for (let j = 0; j < tOut; j++) {
+          const t = tw[i * tOut + j], at = row * fanOut + j;
+          if (cfg.init === "perturb") w[at] = t + rng.normal() * cfg.perturbStd;
+          else if (t !== 0) w[at] = t > 0 ? Math.abs(w[at]) : -Math.abs(w[at]);
+        }
+      }
     }
     net.setWeights(l, w);
   }

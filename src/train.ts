@@ -188,13 +188,20 @@ export class Trainer {
       config.dataStd,
       new Rng(seed, STREAM.evalData),
     );
+    if (this.train && config.labelNoise > 0) {
+      // noisy labels of the training set only, from their own stream (teacher and inputs unchanged)
+      const noise = new Float64Array(this.train.n * config.outputs);
+      new Rng(seed, STREAM.labelNoise).fillNormal(noise, config.labelNoise);
+      const y = k.view(this.train.y);
+      for (let i = 0; i < noise.length; i++) y[i] += noise[i];
+    }
     const sub = this.train
       ? subsample(k, this.train, config.nTrainEval, new Rng(seed, STREAM.trainEval))
       : null;
     this.trainEval = sub?.data ?? null;
     this.trainEvalIndices = sub?.indices ?? null;
     this.student = new Network(k, layerSizes(config).student, config.slope);
-    initStudent(this.student, config, new Rng(seed, STREAM.student));
+    initStudent(this.student, config, new Rng(seed, STREAM.student), this.teacher);
     this.#batchRng = new Rng(seed, STREAM.batches);
     this.#freshRng = new Rng(seed, STREAM.trainData);
     this.#grads = this.student.allocLike();
@@ -287,11 +294,13 @@ export class Trainer {
   /** One update of every trained layer from the gradients in #grads. */
   #update(lr: number): void {
     const k = this.kernels, cfg = this.config, student = this.student, grads = this.#grads;
+    // with freezeTop the output layer keeps its initial weights (its gradient is still computed)
+    const trained = cfg.freezeTop ? student.depth - 1 : student.depth;
     if (this.#adamM) {
       const params = this.#adamParams;
       params.lr = lr;
       params.step = ++this.#adamStep;
-      for (let l = 0; l < student.depth; l++) {
+      for (let l = 0; l < trained; l++) {
         k.adamUpdate(
           student.weights[l],
           grads.full[l],
@@ -302,7 +311,7 @@ export class Trainer {
       }
       return;
     }
-    for (let l = 0; l < student.depth; l++) {
+    for (let l = 0; l < trained; l++) {
       k.sgdUpdate(
         student.weights[l],
         grads.full[l],

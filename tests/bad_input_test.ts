@@ -50,6 +50,23 @@ const CASES: Case[] = [
   [["train", "--slope", "1"], 2, /Invalid --slope "1": expected a number ≥ 0 and < 1/],
   [["train", "--momentum", "1.5"], 2, /Invalid --momentum "1.5"/],
   [["train", "--weight-decay", "-0.1"], 2, /Invalid --weight-decay/],
+  [["train", "--label-noise", "-1"], 2, /Invalid --label-noise "-1": expected a number ≥ 0/],
+  [
+    ["train", "--label-noise", "0.1", "--n-train", "0"],
+    2,
+    /Invalid --label-noise 0.1: needs a fixed training set/,
+  ],
+  [
+    ["train", "--teacher-slope", "1"],
+    2,
+    /Invalid --teacher-slope "1": expected a number ≥ 0 and < 1/,
+  ],
+  [["train", "--perturb-std", "-0.5"], 2, /Invalid --perturb-std "-0.5"/],
+  [
+    ["train", "--init", "copy"],
+    2,
+    /Invalid --init "copy": expected one of gaussian, uniform, perturb/,
+  ],
   [["train", "--loss", "hinge"], 2, /Invalid --loss "hinge": expected one of mse, cross-entropy/],
   [["train", "--optimizer", "rmsprop"], 2, /Invalid --optimizer "rmsprop": expected one of sgd/],
   [["train", "--adam-beta1", "1"], 2, /Invalid --adam-beta1 "1": expected a number ≥ 0 and < 1/],

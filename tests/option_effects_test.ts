@@ -253,6 +253,69 @@ function checkStudentInit(o: ReturnType<typeof studentInit>, c: RunConfig): void
   });
 }
 
+/** The student's initial weights and the teacher's, per layer, with their sizes. */
+function studentAndTeacher(c: RunConfig) {
+  const t = new Trainer(c);
+  return {
+    student: t.student.weights.map((m) => copy(t, m)),
+    teacher: t.teacher.weights.map((m) => copy(t, m)),
+    sSizes: [...t.student.sizes],
+    tSizes: [...t.teacher.sizes],
+  };
+}
+
+/** [student, teacher] weight pairs of the teacher-sized part of every layer (bias rows included). */
+function teacherPart(o: ReturnType<typeof studentAndTeacher>): [number, number][] {
+  const pairs: [number, number][] = [];
+  o.teacher.forEach((tw, l) => {
+    const tIn = o.tSizes[l], tOut = o.tSizes[l + 1], sIn = o.sSizes[l], sOut = o.sSizes[l + 1];
+    for (let i = 0; i <= tIn; i++) {
+      for (let j = 0; j < tOut; j++) {
+        pairs.push([o.student[l][(i < tIn ? i : sIn) * sOut + j], tw[i * tOut + j]]);
+      }
+    }
+  });
+  return pairs;
+}
+
+/** --init perturb: student − teacher on the teacher-sized part has mean ≈ 0 and std ≈ perturb-std. */
+function checkPerturbed(o: ReturnType<typeof studentAndTeacher>, c: RunConfig): void {
+  const d = teacherPart(o).map(([s, t]) => s - t);
+  const m = d.reduce((a, b) => a + b, 0) / d.length;
+  const sd = Math.sqrt(d.reduce((a, b) => a + (b - m) ** 2, 0) / (d.length - 1));
+  assertOk(d.length >= 20, "too few weights");
+  assertAlmostEquals(sd, c.perturbStd, 0.35 * c.perturbStd, "std of student − teacher");
+  assertOk(Math.abs(m) < 3 * c.perturbStd / Math.sqrt(d.length) + 1e-12, `mean ${m}`);
+}
+
+/** --init same-sign: every non-zero teacher weight's student weight has its sign. */
+function checkSameSign(o: ReturnType<typeof studentAndTeacher>): void {
+  const pairs = teacherPart(o).filter(([s, t]) => t !== 0 && s !== 0);
+  assertOk(pairs.length >= 12, "too few weights");
+  for (const [s, t] of pairs) assertOk(Math.sign(s) === Math.sign(t), `student ${s}, teacher ${t}`);
+}
+
+/** The training and eval targets, and the teacher's clean outputs on both inputs. */
+function targets(c: RunConfig) {
+  const t = new Trainer(c);
+  const clean = (x: { ptr: number; rows: number; cols: number }) =>
+    copy(t, t.teacher.forward(x, t.teacher.workspace(x.rows)));
+  return {
+    trainY: copy(t, t.train!.y),
+    trainClean: clean(t.train!.x),
+    evalY: copy(t, t.eval.y),
+    evalClean: clean(t.eval.x),
+  };
+}
+
+/** --label-noise S: training targets = teacher outputs + noise of std ≈ S; eval targets clean. */
+function checkLabelNoise(o: ReturnType<typeof targets>, c: RunConfig): void {
+  const d = o.trainY.map((y, i) => y - o.trainClean[i]);
+  const sd = Math.sqrt(d.reduce((a, b) => a + b * b, 0) / d.length);
+  assertAlmostEquals(sd, c.labelNoise, 0.2 * c.labelNoise, "std of the label noise");
+  closeArrays(o.evalY, o.evalClean, "eval targets");
+}
+
 /** Hidden pre-activations and activations of teacher and student on the eval set. */
 function hiddenActivity(c: RunConfig) {
   const t = new Trainer(c);
@@ -264,12 +327,14 @@ function hiddenActivity(c: RunConfig) {
   return { teacher: of(t.teacher), student: of(t.student) };
 }
 
-/** Leaky ReLU: act = pre where pre > 0, slope·pre elsewhere, in teacher and student. */
+/** Leaky ReLU: act = pre where pre > 0, slope·pre elsewhere: the student with --slope, the
+ * teacher with --teacher-slope (which defaults to --slope). */
 function checkSlope(o: ReturnType<typeof hiddenActivity>, c: RunConfig): void {
   for (const [who, h] of Object.entries(o)) {
     let negatives = 0;
+    const slope = who === "teacher" ? c.teacherSlope : c.slope;
     for (let i = 0; i < h.pre.length; i++) {
-      const want = h.pre[i] > 0 ? h.pre[i] : c.slope * h.pre[i];
+      const want = h.pre[i] > 0 ? h.pre[i] : slope * h.pre[i];
       if (h.pre[i] < 0) negatives++;
       if (!(Math.abs(h.act[i] - want) <= 1e-12 * Math.abs(h.pre[i]))) {
         throw new Error(`${who} activation ${i}: pre ${h.pre[i]} → ${h.act[i]}, want ${want}`);
@@ -689,6 +754,56 @@ export const ROWS: EffectRow[] = [
     what: "leaky ReLU of teacher and student",
     observe: hiddenActivity,
     check: checkSlope,
+  }),
+  row({
+    key: "teacherSlope",
+    value: 0.3,
+    what: "leaky ReLU of the teacher alone",
+    observe: hiddenActivity,
+    check: checkSlope,
+  }),
+  row({
+    key: "init",
+    value: "perturb",
+    what: "teacher weights plus noise",
+    observe: studentAndTeacher,
+    check: checkPerturbed,
+  }),
+  row({
+    key: "perturbStd",
+    value: 0.3,
+    base: { init: "perturb" },
+    what: "std of the perturbation",
+    observe: studentAndTeacher,
+    check: checkPerturbed,
+  }),
+  row({
+    key: "init",
+    value: "same-sign",
+    what: "the teacher's signs",
+    observe: studentAndTeacher,
+    check: (o) => checkSameSign(o),
+  }),
+  row({
+    key: "labelNoise",
+    value: 0.4,
+    what: "noisy training targets, clean eval targets",
+    observe: targets,
+    check: checkLabelNoise,
+  }),
+  row({
+    key: "freezeTop",
+    value: true,
+    base: FULL_BATCH,
+    what: "the output layer never moves, the others do",
+    observe: twoSteps,
+    check: (o) => {
+      const top = o.w0.length - 1;
+      assertEquals(Array.from(o.w2[top]), Array.from(o.w0[top]), "output layer");
+      for (let l = 0; l < top; l++) {
+        assertOk(o.w2[l].some((w, i) => w !== o.w0[l][i]), `layer ${l} did not move`);
+      }
+    },
   }),
   row({ key: "epochs", value: 3, what: "epochs run", observe: runEpochs, check: checkRunEpochs }),
   row({
