@@ -67,6 +67,12 @@ export {
 } from "./src/train.ts";
 export { decodeNpy, encodeNpy, type NpyArray } from "./src/npy.ts";
 export {
+  type LayerOverlaps,
+  layerOverlaps,
+  OVERLAPS_CSV_HEADER,
+  overlapsCsvRows,
+} from "./src/overlaps.ts";
+export {
   checkOutFolder,
   CHECKPOINT_FILE,
   type Divergence,

@@ -14,6 +14,10 @@
  *   best student, best correlation, students above each τ;
  * - `students.csv`: per evaluation, split, hidden layer and student: best teacher and correlation,
  *   fan-out norm, sqrt(E[β_kk]), dead (never varies), mean squared back-propagated gradient;
+ * - `overlaps.csv`: per evaluation and hidden layer, summaries of the order parameters (see
+ *   `overlaps.ts`): mean and minimum over teachers of the best |R|, mean off-diagonal |Q| and |T|;
+ *   `overlap_Q_layer<l>_epoch<e>.npy`, `overlap_R_layer0_epoch<e>.npy` at the epochs whose
+ *   correlation matrices are saved, and `overlap_T_layer<l>.npy` once;
  * - `timeline.csv`: per split, layer, teacher and τ, the first evaluated epoch above τ;
  * - `corr_<split>_layer<l>_epoch<e>.npy` (teachers × students, f64) at the first and last
  *   evaluation and at every `saveCorrAt` epoch (always evaluated), and with them the boundary
@@ -49,6 +53,7 @@ import { ConfigError, type RawSettings, resolveConfig, type RunConfig } from "./
 import type { SampleGradientStats } from "./gradients.ts";
 import type { Mat } from "./kernels.ts";
 import { encodeNpy } from "./npy.ts";
+import { layerOverlaps, OVERLAPS_CSV_HEADER, overlapsCsvRows } from "./overlaps.ts";
 import { type EpochMetrics, Trainer, type TrainerSnapshot } from "./train.ts";
 import { canonicalJson, configHash, type Provenance, provenance } from "./version.ts";
 
@@ -240,6 +245,16 @@ function metricsRow(m: EpochMetrics, splits: SplitAnalysis[]): string {
     .join(",") + "\n";
 }
 
+/** Whether a file exists. */
+async function isFilePresent(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
 /** Appends text to a file (created if missing). */
 async function appendText(path: string, text: string): Promise<void> {
   const f = await Deno.open(path, { write: true, create: true, append: true });
@@ -275,6 +290,8 @@ interface RunState {
   trainer: TrainerSnapshot["state"];
   metricsCsv: string;
   alignmentBytes: number;
+  /** Size of overlaps.csv at the checkpoint (absent in checkpoints from before it existed). */
+  overlapsBytes?: number;
   studentsBytes: number;
   initial: EpochMetrics;
   final: EpochMetrics;
@@ -332,6 +349,7 @@ export async function runToFolder(config: RunConfig, opts: RunOptions): Promise<
   await save("eval_x", trainer.eval.x);
   await save("eval_y", trainer.eval.y);
   await writeFileAtomic(`${out}/alignment.csv`, alignmentCsvHeader(TAUS));
+  await writeFileAtomic(`${out}/overlaps.csv`, OVERLAPS_CSV_HEADER);
   await writeFileAtomic(`${out}/students.csv`, STUDENTS_CSV_HEADER);
   const origin: RunOrigin = {
     config: JSON.parse(JSON.stringify(config)),
@@ -458,6 +476,9 @@ export async function resumeRun(
     );
   }
   await truncateTo(`${out}/alignment.csv`, ckpt.state.alignmentBytes);
+  if (ckpt.state.overlapsBytes !== undefined) {
+    await truncateTo(`${out}/overlaps.csv`, ckpt.state.overlapsBytes);
+  }
   await truncateTo(`${out}/students.csv`, ckpt.state.studentsBytes);
   const state = { ...ckpt.state, resumes: ckpt.state.resumes + 1 };
   const result = await trainAndRecord(trainer, out, state.origin, state, opts);
@@ -531,6 +552,23 @@ async function trainAndRecord(
     csv += metricsRow(m, splits);
     await writeFileAtomic(`${out}/metrics.csv`, csv);
     await appendText(`${out}/alignment.csv`, alignmentCsvRows(m.epoch, splits));
+    const overlaps = layerOverlaps(trainer.student, trainer.teacher);
+    await appendText(`${out}/overlaps.csv`, overlapsCsvRows(m.epoch, overlaps));
+    if (saveMatrices) {
+      for (const o of overlaps) {
+        const npy = (data: Float64Array, rows: number, cols: number) =>
+          encodeNpy({ data, shape: [rows, cols] });
+        const at = `layer${o.layer}_epoch${m.epoch}.npy`;
+        await writeFileAtomic(`${out}/overlap_Q_${at}`, npy(o.q, o.students, o.students));
+        if (o.r) await writeFileAtomic(`${out}/overlap_R_${at}`, npy(o.r, o.students, o.teachers));
+        if (m.epoch === 0 || !(await isFilePresent(`${out}/overlap_T_layer${o.layer}.npy`))) {
+          await writeFileAtomic(
+            `${out}/overlap_T_layer${o.layer}.npy`,
+            npy(o.t, o.teachers, o.teachers),
+          );
+        }
+      }
+    }
     await appendText(`${out}/students.csv`, studentsCsvRows(m.epoch, splits));
     for (const sp of splits) {
       for (const la of sp.layers) {
@@ -558,6 +596,7 @@ async function trainAndRecord(
       trainer: snap.state,
       metricsCsv: csv,
       alignmentBytes: (await Deno.stat(`${out}/alignment.csv`)).size,
+      overlapsBytes: (await Deno.stat(`${out}/overlaps.csv`)).size,
       studentsBytes: (await Deno.stat(`${out}/students.csv`)).size,
       initial,
       final,

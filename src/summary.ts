@@ -49,7 +49,7 @@ export function formatSummary(config: RunConfig, r: RunResult, out: string): str
       `mean best corr ${la.meanBestCorr.toFixed(3)}; train dead ${la.deadStudents.length}/` +
       `${la.students}, max per-sample grad into it ${sci(la.maxSampleGradNorm)}`
     ),
-    `  wrote ${out}/ (config.json, metrics.csv, alignment.csv, students.csv, timeline.csv, ` +
+    `  wrote ${out}/ (config.json, metrics.csv, alignment.csv, students.csv, overlaps.csv, timeline.csv, ` +
     `result.json; weights, data, correlations as .npy)`,
   ];
   return lines.join("\n");
