@@ -50,8 +50,10 @@ const MAX_BYTES = 4 * 1024 * 1024 * 1024;
 const ALIGN = 64;
 /** Pages the module declares as its memory's minimum (asconfig.json initialMemory). */
 const INITIAL_PAGES = 8;
-/** Products with fewer multiply-adds than this run on one thread (a hand-off costs ~1–5 µs). */
-const MIN_PARALLEL_MACS = 1 << 15;
+/** Products with fewer multiply-adds than this run on one thread: a hand-off costs a few µs on
+ * an idle machine and far more when the worker is not scheduled (the two-layer step's products,
+ * 16×100×200 and smaller, lost more than they gained on a loaded 2-core machine). */
+const MIN_PARALLEL_MACS = 1 << 19;
 /** Elementwise updates shorter than this run on one thread. */
 const MIN_PARALLEL_ELEMENTS = 1 << 15;
 /** The exports worker threads run, by index. */

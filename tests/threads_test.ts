@@ -240,9 +240,9 @@ async function folderFiles(dir: string): Promise<[string, string][]> {
   return out.sort((a, b) => a[0].localeCompare(b[0]));
 }
 
-/** A run whose products are large enough to be split (batch 64 × 40 inputs × 50 nodes). */
+/** A run whose products are large enough to be split (batch 64 × 100 inputs × 200 nodes). */
 const SPLIT_RUN = [
-  ...["--d", "40", "--widths", "10", "--multi", "5", "--outputs", "20", "--batch", "64"],
+  ...["--d", "100", "--widths", "20", "--multi", "10", "--outputs", "20", "--batch", "64"],
   ...["--n-train", "500", "--n-eval", "300", "--iters", "20", "--epochs", "3", "--quiet"],
 ];
 

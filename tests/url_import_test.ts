@@ -42,7 +42,7 @@ const t = new Trainer(config);
 const before = t.evaluate().evalMse;
 for (let e = 0; e < config.epochs; e++) t.trainEpoch();
 // Two threads: workers from a blob URL on a shared memory, still no permissions, the same bits.
-const big = resolveConfig({ settings: { d: 40, widths: [10], outputs: 20, multi: 5, batch: 64, nTrain: 500, nEval: 200, iters: 20, epochs: 2 } });
+const big = resolveConfig({ settings: { d: 100, widths: [10], outputs: 20, multi: 10, batch: 64, nTrain: 500, nEval: 200, iters: 20, epochs: 2 } });
 const [one, two] = [1, 2].map((threads) => {
   const tt = new Trainer(big, { threads });
   tt.trainEpoch();
