@@ -38,6 +38,7 @@ export { Rng, type RngState, STREAM } from "./src/rng.ts";
 export {
   type AdamParams,
   type FloatArray,
+  fmaKernelsModule,
   Kernels,
   kernelsModule,
   type Mat,

@@ -82,33 +82,33 @@ function micro<T>(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, loadC: bo
       const b0 = v128.load(bp, 0);
       const b1 = v128.load(bp, 0 + 16);
       let s = v128.load_splat<T>(ap, 0);
-      c00 = v128.add<T>(c00, v128.mul<T>(s, b0));
-      c01 = v128.add<T>(c01, v128.mul<T>(s, b1));
+      c00 = madd<T>(c00, s, b0);
+      c01 = madd<T>(c01, s, b1);
       s = v128.load_splat<T>(ap, 0 + sizeof<T>());
-      c10 = v128.add<T>(c10, v128.mul<T>(s, b0));
-      c11 = v128.add<T>(c11, v128.mul<T>(s, b1));
+      c10 = madd<T>(c10, s, b0);
+      c11 = madd<T>(c11, s, b1);
       s = v128.load_splat<T>(ap, 0 + 2 * sizeof<T>());
-      c20 = v128.add<T>(c20, v128.mul<T>(s, b0));
-      c21 = v128.add<T>(c21, v128.mul<T>(s, b1));
+      c20 = madd<T>(c20, s, b0);
+      c21 = madd<T>(c21, s, b1);
       s = v128.load_splat<T>(ap, 0 + 3 * sizeof<T>());
-      c30 = v128.add<T>(c30, v128.mul<T>(s, b0));
-      c31 = v128.add<T>(c31, v128.mul<T>(s, b1));
+      c30 = madd<T>(c30, s, b0);
+      c31 = madd<T>(c31, s, b1);
     }
     {
       const b0 = v128.load(bp, 32);
       const b1 = v128.load(bp, 32 + 16);
       let s = v128.load_splat<T>(ap, 4 * sizeof<T>());
-      c00 = v128.add<T>(c00, v128.mul<T>(s, b0));
-      c01 = v128.add<T>(c01, v128.mul<T>(s, b1));
+      c00 = madd<T>(c00, s, b0);
+      c01 = madd<T>(c01, s, b1);
       s = v128.load_splat<T>(ap, 4 * sizeof<T>() + sizeof<T>());
-      c10 = v128.add<T>(c10, v128.mul<T>(s, b0));
-      c11 = v128.add<T>(c11, v128.mul<T>(s, b1));
+      c10 = madd<T>(c10, s, b0);
+      c11 = madd<T>(c11, s, b1);
       s = v128.load_splat<T>(ap, 4 * sizeof<T>() + 2 * sizeof<T>());
-      c20 = v128.add<T>(c20, v128.mul<T>(s, b0));
-      c21 = v128.add<T>(c21, v128.mul<T>(s, b1));
+      c20 = madd<T>(c20, s, b0);
+      c21 = madd<T>(c21, s, b1);
       s = v128.load_splat<T>(ap, 4 * sizeof<T>() + 3 * sizeof<T>());
-      c30 = v128.add<T>(c30, v128.mul<T>(s, b0));
-      c31 = v128.add<T>(c31, v128.mul<T>(s, b1));
+      c30 = madd<T>(c30, s, b0);
+      c31 = madd<T>(c31, s, b1);
     }
     ap += 8 * sizeof<T>();
     bp += 64;
@@ -118,17 +118,17 @@ function micro<T>(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, loadC: bo
       const b0 = v128.load(bp, 0);
       const b1 = v128.load(bp, 0 + 16);
       let s = v128.load_splat<T>(ap, 0);
-      c00 = v128.add<T>(c00, v128.mul<T>(s, b0));
-      c01 = v128.add<T>(c01, v128.mul<T>(s, b1));
+      c00 = madd<T>(c00, s, b0);
+      c01 = madd<T>(c01, s, b1);
       s = v128.load_splat<T>(ap, 0 + sizeof<T>());
-      c10 = v128.add<T>(c10, v128.mul<T>(s, b0));
-      c11 = v128.add<T>(c11, v128.mul<T>(s, b1));
+      c10 = madd<T>(c10, s, b0);
+      c11 = madd<T>(c11, s, b1);
       s = v128.load_splat<T>(ap, 0 + 2 * sizeof<T>());
-      c20 = v128.add<T>(c20, v128.mul<T>(s, b0));
-      c21 = v128.add<T>(c21, v128.mul<T>(s, b1));
+      c20 = madd<T>(c20, s, b0);
+      c21 = madd<T>(c21, s, b1);
       s = v128.load_splat<T>(ap, 0 + 3 * sizeof<T>());
-      c30 = v128.add<T>(c30, v128.mul<T>(s, b0));
-      c31 = v128.add<T>(c31, v128.mul<T>(s, b1));
+      c30 = madd<T>(c30, s, b0);
+      c31 = madd<T>(c31, s, b1);
     }
   }
   v128.store(c, c00); v128.store(c, c01, 16);
@@ -136,6 +136,9 @@ function micro<T>(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, loadC: bo
   v128.store(c + 2 * ldc, c20); v128.store(c + 2 * ldc, c21, 16);
   v128.store(c + 3 * ldc, c30); v128.store(c + 3 * ldc, c31, 16);
 }
+
+// The micro-kernels' multiply-add: mul then add here, fused in the `fma` build target (madd.ts).
+import { madd } from "./madd";
 
 /** The 4×1-vector micro-kernel for edge panels of at most one vector of valid columns: same
  * operations, in the same order, as the first vector of `micro`. */
@@ -152,10 +155,10 @@ function micro1<T>(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, loadC: b
   const bEnd = bp + <usize>kc * 32;
   while (bp < bEnd) {
     const b0 = v128.load(bp);
-    c0 = v128.add<T>(c0, v128.mul<T>(v128.load_splat<T>(ap), b0));
-    c1 = v128.add<T>(c1, v128.mul<T>(v128.load_splat<T>(ap, sizeof<T>()), b0));
-    c2 = v128.add<T>(c2, v128.mul<T>(v128.load_splat<T>(ap, 2 * sizeof<T>()), b0));
-    c3 = v128.add<T>(c3, v128.mul<T>(v128.load_splat<T>(ap, 3 * sizeof<T>()), b0));
+    c0 = madd<T>(c0, v128.load_splat<T>(ap), b0);
+    c1 = madd<T>(c1, v128.load_splat<T>(ap, sizeof<T>()), b0);
+    c2 = madd<T>(c2, v128.load_splat<T>(ap, 2 * sizeof<T>()), b0);
+    c3 = madd<T>(c3, v128.load_splat<T>(ap, 3 * sizeof<T>()), b0);
     ap += 4 * sizeof<T>();
     bp += 32;
   }

@@ -53,6 +53,9 @@ export interface RunConfig {
   seed: number;
   /** Floating-point precision of the whole run. */
   precision: Precision;
+  /** Matrix products with fused multiply-add (the relaxed-SIMD kernel module): faster, but the
+   * bits depend on the CPU; off by default (bit-reproducible everywhere). */
+  fma: boolean;
   /** Minibatches drawn with replacement (the reference) or shuffled passes over the training set. */
   sampling: "replacement" | "shuffle";
   /**
@@ -303,6 +306,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: { choices: ["f32", "f64"] },
     default: "auto",
     help: "float precision (auto: f64 for two-layer, f32 deeper)",
+  },
+  {
+    key: "fma",
+    flag: "fma",
+    kind: "bool",
+    default: false,
+    help:
+      "fused multiply-add in the matrix products (relaxed SIMD): faster, bits depend on the CPU",
   },
   {
     key: "sampling",

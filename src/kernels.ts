@@ -26,7 +26,7 @@
  * @module
  */
 import { pow } from "./detmath.ts";
-import { SHARED_WASM_BASE64, WASM_BASE64 } from "../wasm/kernels_wasm.ts";
+import { FMA_WASM_BASE64, SHARED_WASM_BASE64, WASM_BASE64 } from "../wasm/kernels_wasm.ts";
 import { SLOT_BYTES, ThreadPool } from "./threads.ts";
 
 /** Element precision of a {@link Kernels} instance. */
@@ -61,6 +61,7 @@ const THREAD_FNS = ["gemm", "sgd_update"] as const;
 
 let cachedModule: WebAssembly.Module | undefined;
 let cachedShared: WebAssembly.Module | undefined;
+let cachedFma: WebAssembly.Module | undefined;
 
 function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
   const s = atob(b64);
@@ -96,6 +97,24 @@ export function kernelsModule(): WebAssembly.Module {
 export function sharedKernelsModule(): WebAssembly.Module {
   cachedShared ??= new WebAssembly.Module(decodeBase64(SHARED_WASM_BASE64));
   return cachedShared;
+}
+
+/**
+ * The same kernels built with relaxed SIMD: the matrix products' multiply-adds are
+ * `relaxed_madd`, which engines run as one fused multiply-add where the CPU has FMA (faster, one
+ * rounding instead of two, so the bits depend on the CPU); everything else as in
+ * {@linkcode kernelsModule}. No imports; compiled once per process. Used by
+ * `new Kernels(precision, { fma: true })` (`--fma`).
+ *
+ * @example
+ * ```ts
+ * import { fmaKernelsModule } from "@specialize/specialize";
+ * console.log(WebAssembly.Module.imports(fmaKernelsModule()).length); // 0
+ * ```
+ */
+export function fmaKernelsModule(): WebAssembly.Module {
+  cachedFma ??= new WebAssembly.Module(decodeBase64(FMA_WASM_BASE64));
+  return cachedFma;
 }
 
 type Ptr = number;
@@ -228,15 +247,18 @@ export class Kernels {
 
   /** Threads every large product and update is split over (1: the caller only). */
   readonly threads: number;
+  /** Whether the matrix products use fused multiply-add ({@linkcode fmaKernelsModule}). */
+  readonly fma: boolean;
 
   /**
    * Instantiates the kernels module with its own (shared) memory for the given precision. With
    * `threads` > 1 (an integer, at most 64) it starts threads − 1 workers on that memory, which
    * take equal column ranges of every large matrix product and equal slices of large updates:
    * the results are bit-identical to one thread's. Call {@linkcode Kernels.close} when done (or
-   * declare it with `using`): live workers keep the process running.
+   * declare it with `using`): live workers keep the process running. `fma` selects
+   * {@linkcode fmaKernelsModule} (one thread only): faster products whose bits depend on the CPU.
    */
-  constructor(precision: Precision, options: { threads?: number } = {}) {
+  constructor(precision: Precision, options: { threads?: number; fma?: boolean } = {}) {
     if (precision !== "f32" && precision !== "f64") {
       throw new RangeError(`Precision must be "f32" or "f64", got ${String(precision)}`);
     }
@@ -244,12 +266,17 @@ export class Kernels {
     if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
       throw new RangeError(`Threads must be an integer from 1 to 64, got ${threads}`);
     }
+    const fma = options.fma ?? false;
+    if (fma && threads !== 1) {
+      throw new RangeError(`The fma kernels run on one thread, got threads ${threads}`);
+    }
     this.threads = threads;
+    this.fma = fma;
     this.precision = precision;
     this.bytesPerElement = precision === "f32" ? 4 : 8;
     let instance: WebAssembly.Instance;
     if (threads === 1) {
-      instance = new WebAssembly.Instance(kernelsModule(), {});
+      instance = new WebAssembly.Instance(fma ? fmaKernelsModule() : kernelsModule(), {});
       this.memory = instance.exports.memory as WebAssembly.Memory;
     } else {
       this.memory = new WebAssembly.Memory({

@@ -328,7 +328,7 @@ export async function runToFolder(config: RunConfig, opts: RunOptions): Promise<
   const { out } = opts;
   if (opts.force) await Deno.remove(out, { recursive: true }).catch(() => {});
   await Deno.mkdir(out, { recursive: true });
-  const meta = provenance(config.precision);
+  const meta = provenance(config.precision, config.fma);
   await writeFileAtomic(`${out}/config.json`, JSON.stringify({ ...config, meta }, null, 2) + "\n");
   const files: Record<string, string> = {};
   const save = async (name: string, m: Mat) => {
@@ -392,7 +392,7 @@ async function originMismatch(
   if (changed.length) {
     return `config.json was edited after the run started (${changed.join(", ")})`;
   }
-  const meta = provenance(config.precision);
+  const meta = provenance(config.precision, config.fma);
   for (const k of ["version", "wasmSha256", "math"] as const) {
     if (origin[k] !== meta[k]) {
       return `it was started by another build of the tool (${k} ${origin[k]}, now ${meta[k]})`;
@@ -651,7 +651,10 @@ async function trainAndRecord(
     final,
     layers: last!.layers,
     gradSample: last!.gradSample,
-    provenance: { ...provenance(config.precision), configHash: await configHash(config) },
+    provenance: {
+      ...provenance(config.precision, config.fma),
+      configHash: await configHash(config),
+    },
     timing: {
       trainSeconds: trainMs / 1000,
       evalSeconds: evalMs / 1000,

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { lrAt, type RunConfig } from "./config.ts";
+import { ConfigError, lrAt, type RunConfig } from "./config.ts";
 import {
   type DataSet,
   forEachChunk,
@@ -170,7 +170,13 @@ export class Trainer {
    */
   constructor(config: RunConfig, options: { threads?: number } = {}) {
     this.config = config;
-    const k = this.kernels = new Kernels(config.precision, { threads: options.threads ?? 1 });
+    if (config.fma && (options.threads ?? 1) > 1) {
+      throw new ConfigError(`Invalid --threads ${options.threads}: --fma runs on one thread`);
+    }
+    const k = this.kernels = new Kernels(config.precision, {
+      threads: options.threads ?? 1,
+      fma: config.fma,
+    });
     const seed = config.seed;
     this.teacher = buildTeacher(k, config, new Rng(seed, STREAM.teacher));
     const trainRng = new Rng(seed, STREAM.trainData);

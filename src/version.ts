@@ -3,7 +3,7 @@
  * @module
  */
 
-import { WASM_SHA256 } from "../wasm/kernels_wasm.ts";
+import { FMA_WASM_SHA256, WASM_SHA256 } from "../wasm/kernels_wasm.ts";
 import { MATH_PROVENANCE } from "./detmath.ts";
 
 /** The tool's version (kept equal to deno.json's by tests/version_test.ts). */
@@ -21,24 +21,26 @@ export interface Provenance {
   v8: string;
   /** sha256 of the WASM kernels module that ran. */
   wasmSha256: string;
-  /** The kernels' SIMD path. */
-  simd: "simd128";
+  /** The kernels' SIMD path: deterministic SIMD128, or with relaxed-SIMD fused multiply-add in
+   * the matrix products (`--fma`). */
+  simd: "simd128" | "simd128+relaxed-fma";
   /** The run's precision. */
   precision: string;
   /** The elementary functions results depend on (engine-independent, see `detmath.ts`). */
   math: string;
 }
 
-/** The provenance of a run in this process at the given precision. */
-export function provenance(precision: string): Provenance {
+/** The provenance of a run in this process at the given precision, with the default kernels or
+ * the fused multiply-add ones (`fma`). */
+export function provenance(precision: string, fma = false): Provenance {
   const v = (globalThis as { Deno?: { version?: { deno: string; v8: string } } }).Deno?.version;
   return {
     tool: "specialize",
     version: VERSION,
     deno: v?.deno ?? "unknown",
     v8: v?.v8 ?? "unknown",
-    wasmSha256: WASM_SHA256,
-    simd: "simd128",
+    wasmSha256: fma ? FMA_WASM_SHA256 : WASM_SHA256,
+    simd: fma ? "simd128+relaxed-fma" : "simd128",
     precision,
     math: MATH_PROVENANCE,
   };

@@ -33,6 +33,7 @@ const CASES: Case[] = [
   [["train", "--n-train", "-5"], 2, /Invalid --n-train "-5"/],
   [["train", "--n-eval", "0"], 2, /Invalid --n-eval "0"/],
   [["train", "--n-train-eval", "0"], 2, /Invalid --n-train-eval "0": expected an integer ≥ 1/],
+  [["train", "--fma", "--threads", "2"], 2, /Invalid --threads 2: --fma runs on one thread/],
   [["train", "--n-train-eval", "1.5"], 2, /Invalid --n-train-eval "1.5"/],
   [["train", "--batch", "0"], 2, /Invalid --batch "0"/],
   [["train", "--lr", "0"], 2, /Invalid --lr "0"/],

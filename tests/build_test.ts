@@ -1,11 +1,14 @@
 /**
  * The committed module is exactly what the pinned compiler builds from the committed sources:
  * a fresh build's bytes equal wasm/kernels.wasm and the embedded copy, the recorded hashes match,
- * the default module imports nothing, and its shared-memory twin imports only a shared memory.
+ * the default module imports nothing, its shared-memory twin imports only a shared memory, and the
+ * fused multiply-add build (`--fma`) imports nothing either.
  */
 import assert from "node:assert/strict";
 import { buildWasmBytes, sha256Hex, sourceHash } from "../src/build_wasm.ts";
 import {
+  FMA_WASM_BASE64,
+  FMA_WASM_SHA256,
   SHARED_WASM_BASE64,
   SHARED_WASM_SHA256,
   SOURCE_SHA256,
@@ -52,6 +55,18 @@ Deno.test("the shared build matches wasm/kernels_shared.wasm, imports only a sha
   assert.throws(() =>
     new WebAssembly.Instance(module, { env: { memory: new WebAssembly.Memory({ initial: 8 }) } })
   );
+  const exportNames = (m: WebAssembly.Module) => WebAssembly.Module.exports(m).map((e) => e.name);
+  assert.deepEqual(exportNames(module), exportNames(new WebAssembly.Module(committed)));
+});
+
+Deno.test("the fma build matches wasm/kernels_fma.wasm: no imports, the same exports", async () => {
+  const fma = await Deno.readFile(new URL("../wasm/kernels_fma.wasm", import.meta.url));
+  const embedded = Uint8Array.from(atob(FMA_WASM_BASE64), (c) => c.charCodeAt(0));
+  assert.deepEqual(embedded, fma);
+  assert.equal(await sha256Hex(fma), FMA_WASM_SHA256);
+  assert.equal(await sha256Hex(await buildWasmBytes("fma")), FMA_WASM_SHA256);
+  const module = new WebAssembly.Module(fma);
+  assert.deepEqual(WebAssembly.Module.imports(module), []);
   const exportNames = (m: WebAssembly.Module) => WebAssembly.Module.exports(m).map((e) => e.name);
   assert.deepEqual(exportNames(module), exportNames(new WebAssembly.Module(committed)));
 });

@@ -495,6 +495,26 @@ function checkTrainSubsample(o: ReturnType<typeof trainSubsample>, c: RunConfig)
   assertEquals(o.trainMse, o.subsampleMse, "train MSE measured on the subsample");
 }
 
+/** A 64×96·96×40 product with the run's kernels and with the default (deterministic) ones. */
+function fmaProduct(c: RunConfig) {
+  const product = (k: Kernels) => {
+    const rng = new Rng(7, 0);
+    const [a, b, out] = [k.alloc(64, 96), k.alloc(96, 40), k.alloc(64, 40)];
+    rng.fillNormal(k.view(a), 1);
+    rng.fillNormal(k.view(b), 1);
+    k.matmulNN(a, b, out);
+    return Float64Array.from(k.view(out));
+  };
+  return { run: product(new Trainer(c).kernels), plain: product(new Kernels(c.precision)) };
+}
+
+function checkFmaProduct(o: ReturnType<typeof fmaProduct>, c: RunConfig): void {
+  const differing = o.run.filter((v, i) => v !== o.plain[i]).length;
+  if (c.fma) assertOk(differing > 0, "fused products round differently (CPU with FMA)");
+  else assertEquals(differing, 0);
+  o.run.forEach((v, i) => assertAlmostEquals(v, o.plain[i], 1e-4 * (1 + Math.abs(o.plain[i]))));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The table.
 
@@ -699,6 +719,14 @@ export const ROWS: EffectRow[] = [
       return t.kernels.view(t.student.weights[0]).constructor.name;
     },
     check: (name, c) => assertEquals(name, c.precision === "f32" ? "Float32Array" : "Float64Array"),
+  }),
+  row({
+    key: "fma",
+    value: true,
+    base: { precision: "f32" },
+    what: "fused multiply-add in the products (different bits, within rounding)",
+    observe: fmaProduct,
+    check: checkFmaProduct,
   }),
   row({
     key: "init",
