@@ -61,11 +61,18 @@ def forward(ws, bs, x):
     return h, acts
 
 
-def step_ref(job, gen):
-    dtype, sizes, B = dtype_of(job["dtype"]), job["sizes"], job["batch"]
+def step_setup(job, gen, requires_grad=False):
+    """A step's training set (X, Y) and student (ws, bs) of the job's sizes and precision."""
+    dtype, sizes = dtype_of(job["dtype"]), job["sizes"]
     X = torch.randn(job["n_train"], sizes[0], dtype=dtype, generator=gen) * 1.5
     Y = torch.randn(job["n_train"], sizes[-1], dtype=dtype, generator=gen)
-    ws, bs = make_net(sizes, dtype, gen)
+    ws, bs = make_net(sizes, dtype, gen, requires_grad)
+    return X, Y, ws, bs
+
+
+def step_ref(job, gen):
+    B = job["batch"]
+    X, Y, ws, bs = step_setup(job, gen)
     L, N = len(ws), job["n_train"]
 
     def step():
@@ -87,9 +94,7 @@ def step_ref(job, gen):
 
 def step_fused(job, gen):
     dtype, sizes, B = dtype_of(job["dtype"]), job["sizes"], job["batch"]
-    X = torch.randn(job["n_train"], sizes[0], dtype=dtype, generator=gen) * 1.5
-    Y = torch.randn(job["n_train"], sizes[-1], dtype=dtype, generator=gen)
-    ws, bs = make_net(sizes, dtype, gen)
+    X, Y, ws, bs = step_setup(job, gen)
     L, N = len(ws), job["n_train"]
     idx = torch.empty(B, dtype=torch.int64)
     x = torch.empty(B, sizes[0], dtype=dtype)
@@ -129,10 +134,8 @@ def step_fused(job, gen):
 
 
 def step_autograd(job, gen):
-    dtype, sizes, B = dtype_of(job["dtype"]), job["sizes"], job["batch"]
-    X = torch.randn(job["n_train"], sizes[0], dtype=dtype, generator=gen) * 1.5
-    Y = torch.randn(job["n_train"], sizes[-1], dtype=dtype, generator=gen)
-    ws, bs = make_net(sizes, dtype, gen, requires_grad=True)
+    B = job["batch"]
+    X, Y, ws, bs = step_setup(job, gen, requires_grad=True)
     params, N = ws + bs, job["n_train"]
 
     def step():

@@ -168,7 +168,7 @@ export function torchEnv(): Record<string, string> {
 }
 
 /** The first Python that imports torch, or null. */
-async function findPython(): Promise<string | null> {
+export async function findPython(): Promise<string | null> {
   for (const py of ["python3", "/usr/bin/python3"]) {
     try {
       const r = await new Deno.Command(py, {
@@ -186,12 +186,14 @@ async function findPython(): Promise<string | null> {
   return null;
 }
 
-interface TorchOutput {
+/** What one run of torch_bench.py measured: seconds per call by job id, and its PyTorch. */
+export interface TorchOutput {
   seconds: Map<string, number>;
   info: { torch: string; threads: number; blas: string };
 }
 
-async function runTorch(python: string, jobs: unknown[]): Promise<TorchOutput> {
+/** Runs torch_bench.py once on `jobs` (see {@linkcode torchJob}) in {@linkcode torchEnv}. */
+export async function runTorch(python: string, jobs: unknown[]): Promise<TorchOutput> {
   const child = new Deno.Command(python, {
     args: [SCRIPT],
     env: torchEnv(),

@@ -5,23 +5,8 @@
  */
 import { resolveConfig } from "../src/config.ts";
 import { layerSizes } from "../src/teacher.ts";
-import { INSTALL_HINT, torchJob, WORKLOADS } from "../bench/torch_compare.ts";
+import { findPython, INSTALL_HINT, runTorch, torchJob, WORKLOADS } from "../bench/torch_compare.ts";
 import { assertEquals, assertOk } from "./assert.ts";
-
-const SCRIPT = new URL("../bench/torch_bench.py", import.meta.url).pathname;
-
-async function python(): Promise<string | null> {
-  for (const py of ["python3", "/usr/bin/python3"]) {
-    try {
-      const r = await new Deno.Command(py, { args: ["-c", "import torch"], stderr: "null" })
-        .output();
-      if (r.success) return py;
-    } catch {
-      // try the next
-    }
-  }
-  return null;
-}
 
 Deno.test("every workload's PyTorch job has our shapes, batch and precision", () => {
   const ids = new Set<string>();
@@ -40,7 +25,7 @@ Deno.test("every workload's PyTorch job has our shapes, batch and precision", ()
   assertOk(INSTALL_HINT.includes("python3-torch"));
 });
 
-const py = await python();
+const py = await findPython();
 Deno.test({
   name: "torch_bench.py times every variant of every workload kind (tiny sizes)",
   ignore: py === null,
@@ -54,24 +39,9 @@ Deno.test({
         n_eval: 200,
       }));
     });
-    const child = new Deno.Command(py!, {
-      args: [SCRIPT],
-      env: { OMP_NUM_THREADS: "1" },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(JSON.stringify(jobs)));
-    await w.close();
-    const out = await child.output();
-    assertOk(out.success, new TextDecoder().decode(out.stderr));
-    const lines = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) => JSON.parse(l));
-    assertEquals(lines.length, jobs.length + 1);
-    for (const [i, job] of jobs.entries()) {
-      assertEquals(lines[i].id, job.id);
-      assertOk(lines[i].seconds > 0 && Number.isFinite(lines[i].seconds), JSON.stringify(lines[i]));
-    }
-    assertEquals(lines[jobs.length].threads, 1);
+    const { seconds, info } = await runTorch(py!, jobs);
+    assertEquals([...seconds.keys()], jobs.map((j) => j.id));
+    for (const [id, t] of seconds) assertOk(t > 0 && Number.isFinite(t), `${id}: ${t}`);
+    assertEquals(info.threads, 1);
   },
 });
