@@ -61,7 +61,10 @@ export {
 export {
   type BatchGradNorms,
   type DataLosses,
+  dormandPrince,
   type EpochMetrics,
+  FLOW_ATOL,
+  FLOW_RTOL,
   Trainer,
   type TrainerRngState,
   type TrainerSnapshot,
@@ -130,6 +133,7 @@ export {
   gradientCsvHeader,
   gradientCsvValues,
   type LayerAnalysis,
+  type PopulationAnalysis,
   type SplitAnalysis,
   type SplitInput,
   STUDENTS_CSV_HEADER,

@@ -36,6 +36,7 @@ import {
 } from "./gradients.ts";
 import type { Mat } from "./kernels.ts";
 import type { LayerBuffers, Network } from "./network.ts";
+import { populationMse } from "./population.ts";
 import type { EpochMetrics, Trainer } from "./train.ts";
 
 /** Samples per split over which E_x[β] below the top hidden layer is averaged by default. */
@@ -421,12 +422,26 @@ export interface EvaluateTrainerOptions {
   observability?: boolean;
 }
 
+/** The exact population measurements of a two-layer ReLU student (no sampling). */
+export interface PopulationAnalysis {
+  /** The population MSE, 2L/c. */
+  mse: number;
+  /** Exact teacher × student correlation of the hidden activations, row-major. */
+  corr: Float64Array;
+  /** Teacher nodes (rows of `corr`). */
+  teachers: number;
+  /** Per teacher: best student, best correlation, counts above each τ. */
+  summary: TeacherSummary;
+}
+
 /** One evaluation of a trainer: the usual losses and gradient norms, and every measurement. */
 export interface TrainerEvaluation {
   /** Losses and full-batch gradient norms, as {@linkcode Trainer.evaluate} reports them. */
   metrics: EpochMetrics;
   /** Measurements per split. */
   splits: SplitAnalysis[];
+  /** Exact population loss and correlations (two-layer ReLU networks), else null. */
+  population: PopulationAnalysis | null;
 }
 
 const ANALYZERS = new WeakMap<Trainer, Analyzer>();
@@ -460,6 +475,13 @@ export function evaluateTrainer(
   const byName = (n: string) => splits.find((s) => s.name === n);
   const gradSplit = splits.find((s) => s.gradients !== null)!;
   const { epoch, lr, batchGradNorm } = trainer.metricsBase();
+  let population: PopulationAnalysis | null = null;
+  if (trainer.population) {
+    const teachers = trainer.population.teacherWidth;
+    const corr = new Float64Array(teachers * trainer.student.sizes[1]);
+    const mse = populationMse(trainer.populationLoss(corr), trainer.config.outputs);
+    population = { mse, corr, teachers, summary: summarizeTeachers(corr, teachers, TAUS) };
+  }
   const metrics: EpochMetrics = {
     epoch,
     lr,
@@ -467,6 +489,7 @@ export function evaluateTrainer(
     evalMse: byName("eval")!.mse,
     gradNorm: gradSplit.gradients!.fullBatchNorm,
     batchGradNorm,
+    populationMse: population?.mse ?? null,
   };
   if (trainer.config.loss === "cross-entropy") {
     const tr = byName("train");
@@ -475,7 +498,7 @@ export function evaluateTrainer(
     metrics.trainAcc = tr ? tr.accuracy! : trainer.lastEpochBatchAcc;
     metrics.evalAcc = byName("eval")!.accuracy!;
   }
-  return { metrics, splits };
+  return { metrics, splits, population };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -506,7 +529,8 @@ export function alignmentCsvHeader(taus: readonly number[] = TAUS): string {
 }
 
 /**
- * Rows of `alignment.csv` (one per split, layer and teacher) for one evaluation.
+ * Rows of `alignment.csv` (one per split, layer and teacher) for one evaluation; with the exact
+ * `population` measurements (two-layer ReLU), first the rows of split "population" (layer 0).
  *
  * @example
  * ```ts
@@ -518,11 +542,24 @@ export function alignmentCsvHeader(taus: readonly number[] = TAUS): string {
  *   Trainer,
  * } from "@specialize/specialize";
  * const t = new Trainer(resolveConfig({ settings: { d: 10, widths: [4], outputs: 3, epochs: 1 } }));
- * const csv = alignmentCsvHeader() + alignmentCsvRows(t.epoch, evaluateTrainer(t).splits);
+ * const { splits, population } = evaluateTrainer(t);
+ * const csv = alignmentCsvHeader() + alignmentCsvRows(t.epoch, splits, population);
  * ```
  */
-export function alignmentCsvRows(epoch: number, splits: readonly SplitAnalysis[]): string {
+export function alignmentCsvRows(
+  epoch: number,
+  splits: readonly SplitAnalysis[],
+  population: PopulationAnalysis | null = null,
+): string {
   let out = "";
+  if (population) {
+    const ts = population.summary, T = ts.taus.length;
+    for (let j = 0; j < population.teachers; j++) {
+      const counts = Array.from(ts.nAbove.subarray(j * T, (j + 1) * T));
+      out += [epoch, "population", 0, j, ts.bestStudent[j], ts.bestCorr[j], ...counts].join(",") +
+        "\n";
+    }
+  }
   for (const sp of splits) {
     for (const la of sp.layers) {
       const ts = la.teachers, T = ts.taus.length;

@@ -102,6 +102,10 @@ export interface RunConfig {
   evalEvery: number;
   /** Epochs at which full correlation matrices are saved (besides the first and last evaluation). */
   saveCorrAt: number[];
+  /** Train by gradient descent on the exact population loss instead of SGD (two-layer ReLU). */
+  population: boolean;
+  /** With `population`: integrate the gradient flow (adaptive Dormand–Prince) instead of steps. */
+  flow: boolean;
 }
 
 /** A bad option or configuration value: a usage error (exit code 2 in the CLI). */
@@ -483,6 +487,22 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: MAX_EPOCHS,
     help: "epochs whose correlation matrices are saved (besides first and last)",
   },
+  {
+    key: "population",
+    flag: "population",
+    kind: "bool",
+    default: false,
+    help: "gradient descent on the exact population loss instead of SGD (two-layer ReLU; " +
+      "time lr × step as in SGD)",
+  },
+  {
+    key: "flow",
+    flag: "flow",
+    kind: "bool",
+    default: false,
+    help: "with --population: integrate the gradient flow over lr × iters per epoch " +
+      "(adaptive Dormand–Prince)",
+  },
 ];
 
 const BY_KEY = new Map(OPTIONS.map((o) => [o.key as string, o]));
@@ -679,6 +699,33 @@ export function resolveConfig(...layers: { settings: RawSettings; source?: strin
 }
 
 function checkCombination(c: RunConfig): void {
+  if (c.population) {
+    const why = c.widths.length !== 1
+      ? `a two-layer network (one --widths value), got --widths ${c.widths.join(",")}`
+      : c.slope !== 0
+      ? `ReLU (--slope 0), got --slope ${c.slope}`
+      : c.data !== "gaussian"
+      ? `Gaussian inputs, got --data ${c.data}`
+      : c.loss !== "mse"
+      ? `the squared loss, got --loss ${c.loss}`
+      : null;
+    if (why) {
+      throw new ConfigError(`Invalid --population true: the exact population loss needs ${why}`);
+    }
+  }
+  if (c.flow && !c.population) {
+    throw new ConfigError(`Invalid --flow true: the gradient flow needs --population true`);
+  }
+  if (c.flow && c.optimizer !== "sgd") {
+    throw new ConfigError(
+      `Invalid --flow true: the gradient flow is plain gradient descent's limit, got --optimizer ${c.optimizer}`,
+    );
+  }
+  if (c.flow && c.momentum > 0) {
+    throw new ConfigError(
+      `Invalid --flow true: the gradient flow has no momentum, got --momentum ${c.momentum}`,
+    );
+  }
   // Teacher rows are distinct non-zero grid vectors: fan-in f admits at most 9^f - 1 of them.
   const fanIns = [c.d, ...c.widths];
   const counts = [...c.widths, c.outputs];

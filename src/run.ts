@@ -4,8 +4,9 @@
  *
  * Folder contents (weights are (inputs+1) × outputs per layer, bias last row):
  * - `config.json`: the resolved configuration, plus `meta` (tool, Deno, V8 versions, WASM hash);
- * - `metrics.csv`: one row per evaluation: epoch, lr, train_mse, eval_mse, (cross-entropy runs:
- *   train_ce, eval_ce, train_acc, eval_acc), grad_norm_<l>… (the
+ * - `metrics.csv`: one row per evaluation: epoch, lr, train_mse, eval_mse, population_mse (exact;
+ *   two-layer ReLU runs only), (cross-entropy runs: train_ce, eval_ce, train_acc, eval_acc),
+ *   grad_norm_<l>… (the
  *   training subsample's full-batch gradient), grad_batch_mean_<l>, grad_batch_max_<l> (minibatch
  *   gradient norms over the steps of the epoch just trained; empty at epoch 0), then per-sample
  *   gradient norms of the training subsample: grad_sample_max, _mean, _q50, _q90, _q99 and
@@ -237,6 +238,7 @@ function metricsRow(m: EpochMetrics, splits: SplitAnalysis[]): string {
     m.lr,
     m.trainMse,
     m.evalMse,
+    ...(m.populationMse === null ? [] : [m.populationMse]),
     ...ce,
     ...m.gradNorm,
     ...batch,
@@ -525,6 +527,7 @@ async function trainAndRecord(
   const config = trainer.config;
   const layers = trainer.student.depth;
   const header = ["epoch", "lr", "train_mse", "eval_mse"];
+  if (trainer.population) header.push("population_mse");
   if (config.loss === "cross-entropy") header.push("train_ce", "eval_ce", "train_acc", "eval_acc");
   for (let l = 0; l < layers; l++) header.push(`grad_norm_${l}`);
   for (let l = 0; l < layers; l++) header.push(`grad_batch_mean_${l}`, `grad_batch_max_${l}`);
@@ -542,7 +545,9 @@ async function trainAndRecord(
     const epoch = trainer.epoch;
     const saveMatrices = epoch === 0 || isLast || saveCorrAt.has(epoch);
     // Observability is only needed where its matrices are saved.
-    const { metrics: m, splits } = evaluateTrainer(trainer, { observability: saveMatrices });
+    const { metrics: m, splits, population } = evaluateTrainer(trainer, {
+      observability: saveMatrices,
+    });
     evalMs += performance.now() - t0;
     evaluations++;
     last = {
@@ -551,7 +556,17 @@ async function trainAndRecord(
     };
     csv += metricsRow(m, splits);
     await writeFileAtomic(`${out}/metrics.csv`, csv);
-    await appendText(`${out}/alignment.csv`, alignmentCsvRows(m.epoch, splits));
+    await appendText(`${out}/alignment.csv`, alignmentCsvRows(m.epoch, splits, population));
+    if (population) {
+      timeline.record("population", 0, m.epoch, population.summary.bestCorr);
+      if (saveMatrices) {
+        const shape = [population.teachers, population.corr.length / population.teachers];
+        await writeFileAtomic(
+          `${out}/corr_population_layer0_epoch${m.epoch}.npy`,
+          encodeNpy({ data: population.corr, shape }),
+        );
+      }
+    }
     const overlaps = layerOverlaps(trainer.student, trainer.teacher);
     await appendText(`${out}/overlaps.csv`, overlapsCsvRows(m.epoch, overlaps));
     if (saveMatrices) {

@@ -24,7 +24,13 @@ export function formatSummary(config: RunConfig, r: RunResult, out: string): str
     `  teacher ${teacher.join("-")}, student ${
       student.join("-")
     }, ${data}, ${config.nEval} eval samples`,
-    `  ${config.epochs} epochs × ${config.iters} steps of batch ${config.batch}: ` +
+    `  ${config.epochs} epochs × ${config.iters} ${
+      config.flow
+        ? "steps' time of the exact population gradient flow"
+        : config.population
+        ? "gradient steps on the exact population loss"
+        : `steps of batch ${config.batch}`
+    }: ` +
     `${r.timing.trainSeconds.toFixed(1)} s training (${Math.round(r.timing.stepsPerSecond)} ` +
     `steps/s), ${r.timing.evalSeconds.toFixed(1)} s evaluating`,
     ...(r.divergence
@@ -36,7 +42,12 @@ export function formatSummary(config: RunConfig, r: RunResult, out: string): str
     `  eval MSE ${sci(r.initial.evalMse)} → ${sci(r.final.evalMse)} (${
       decades.toFixed(1)
     } decades), ` +
-    `train MSE ${sci(r.final.trainMse)}`,
+    `train MSE ${sci(r.final.trainMse)}` +
+    (r.final.populationMse != null
+      ? `, population MSE (exact) ${sci(r.initial.populationMse ?? NaN)} → ${
+        sci(r.final.populationMse)
+      }`
+      : ""),
     ...(r.final.evalCe === undefined ? [] : [
       `  cross-entropy eval ${sci(r.initial.evalCe!)} → ${sci(r.final.evalCe)}, train ` +
       `${sci(r.final.trainCe!)}; accuracy vs the teacher's class eval ` +

@@ -19,6 +19,7 @@ import {
 } from "./data.ts";
 import { type AdamParams, Kernels, type Mat } from "./kernels.ts";
 import { type LayerBuffers, Network, type Workspace } from "./network.ts";
+import { Population, populationMse } from "./population.ts";
 import { Rng, type RngState, STREAM } from "./rng.ts";
 import { buildTeacher, initStudent, layerSizes } from "./teacher.ts";
 
@@ -60,6 +61,11 @@ export interface EpochMetrics {
   trainAcc?: number;
   /** Cross-entropy runs: accuracy against the teacher's arg-max class, evaluation set. */
   evalAcc?: number;
+  /**
+   * The exact population MSE (inputs N(0, σ²I), no sampling) of the student, on the scale of the
+   * other MSEs (2L/c); null when the network is not a two-layer ReLU net.
+   */
+  populationMse: number | null;
 }
 
 /** The losses of a student on a data set: MSE and, for cross-entropy runs, CE and accuracy. */
@@ -135,6 +141,13 @@ export class Trainer {
   /** Rows of the training set in {@linkcode Trainer.trainEval}, ascending, or null when it is the
    * whole training set. */
   readonly trainEvalIndices: Int32Array | null;
+  /**
+   * The exact population loss of this teacher (two-layer ReLU networks; null otherwise): the
+   * objective of `population` runs and the `population_mse` of every evaluation.
+   */
+  readonly population: Population | null;
+  /** Gradient evaluations of the flow integrator in the last epoch (`flow` runs), else 0. */
+  flowEvaluations: number = 0;
   /** Epochs completed. */
   epoch: number = 0;
   /** Mean minibatch MSE of the last epoch (tracked only for fresh-sample runs). */
@@ -233,6 +246,33 @@ export class Trainer {
     this.#orderPos = this.#order.length;
     this.#gradSum = new Float64Array(this.student.depth);
     this.#gradMax = new Float64Array(this.student.depth);
+    this.population = config.widths.length === 1 && config.slope === 0
+      ? new Population({
+        d: config.d,
+        outputs: config.outputs,
+        dataStd: config.dataStd,
+        teacherW0: this.teacher.getWeights(0),
+        teacherW1: this.teacher.getWeights(1),
+      })
+      : null;
+  }
+
+  /**
+   * The exact population loss L = ½E‖y_s − y_t‖² of the student now (two-layer ReLU only, else
+   * a RangeError); with `corr` (teachers × students), the exact correlation matrix of the hidden
+   * activations; with `grads`, ∂L/∂weights into those buffers.
+   */
+  populationLoss(corr?: Float64Array | null, grads?: LayerBuffers | null): number {
+    const pop = this.population;
+    if (!pop) throw new RangeError("The population loss needs a two-layer ReLU network");
+    const k = this.kernels, w = this.student.weights;
+    const g = grads ? { w0: k.view(grads.full[0]), w1: k.view(grads.full[1]) } : null;
+    return pop.evaluate(k.view(w[0]), k.view(w[1]), g, corr);
+  }
+
+  /** The exact population MSE (2L/c) now, or null when the network is not two-layer ReLU. */
+  populationMse(): number | null {
+    return this.population ? populationMse(this.populationLoss(), this.config.outputs) : null;
   }
 
   /** Stops the kernels' worker threads, if any ({@linkcode Kernels.close}). Idempotent. */
@@ -250,6 +290,7 @@ export class Trainer {
    * epoch's {@linkcode Trainer.batchGradNorms}.
    */
   steps(n: number, lr: number): void {
+    if (this.config.population) return this.#populationSteps(n, lr);
     const k = this.kernels, cfg = this.config;
     const student = this.student, ws = this.#ws, grads = this.#grads;
     const err = ws.deltas[student.depth - 1];
@@ -329,6 +370,58 @@ export class Trainer {
     }
   }
 
+  /**
+   * n steps of gradient descent on the exact population loss: the same update as training
+   * (SGD with momentum and weight decay, or Adam) with the exact gradient in place of the
+   * minibatch one. `lastEpochBatchMse` is
+   * the mean population MSE before each step.
+   */
+  #populationSteps(n: number, lr: number): void {
+    const k = this.kernels, cfg = this.config, student = this.student, grads = this.#grads;
+    const gSum = this.#gradSum, gMax = this.#gradMax;
+    let mse = 0;
+    for (let s = 0; s < n; s++) {
+      mse += populationMse(this.populationLoss(null, grads), cfg.outputs);
+      for (let l = 0; l < student.depth; l++) {
+        const norm = Math.sqrt(k.sumsq(grads.full[l]));
+        gSum[l] += norm;
+        if (!(norm <= gMax[l])) gMax[l] = norm;
+      }
+      this.#update(lr);
+    }
+    this.#gradSteps += n;
+    if (n > 0) this.lastEpochBatchMse = mse / n;
+  }
+
+  /**
+   * Integrates the gradient flow θ' = −(∇L(θ) + λθ) of the exact population loss from the
+   * student's weights over time `t` (Dormand–Prince 5(4) with FSAL and standard step-size control,
+   * relative tolerance {@linkcode FLOW_RTOL}), in f64, and stores the result in the student. The
+   * integration starts afresh from the stored weights (first step t/8), so a resumed run gives the
+   * same bits. Returns the number of gradient evaluations.
+   */
+  #flow(t: number): number {
+    const cfg = this.config, k = this.kernels, w = this.student.weights;
+    const v0 = k.view(w[0]), v1 = k.view(w[1]);
+    const n0 = v0.length, n = n0 + v1.length;
+    const y = new Float64Array(n);
+    y.set(v0);
+    y.set(v1, n0);
+    const pop = this.population!, wd = cfg.weightDecay;
+    const f = (yy: Float64Array, out: Float64Array) => {
+      pop.evaluate(yy.subarray(0, n0), yy.subarray(n0), {
+        w0: out.subarray(0, n0),
+        w1: out.subarray(n0),
+      });
+      for (let i = 0; i < n; i++) out[i] = -(out[i] + wd * yy[i]);
+    };
+    const evals = dormandPrince(f, y, t, FLOW_RTOL, FLOW_ATOL);
+    for (let i = 0; i < n0; i++) v0[i] = y[i];
+    for (let i = n0; i < n; i++) v1[i - n0] = y[i];
+    this.lastEpochBatchMse = populationMse(this.populationLoss(), cfg.outputs);
+    return evals;
+  }
+
   /** Minibatch gradient norms of the steps since the current (or last) epoch began; null if none. */
   batchGradNorms(): BatchGradNorms | null {
     const n = this.#gradSteps;
@@ -375,7 +468,8 @@ export class Trainer {
     this.#gradSum.fill(0);
     this.#gradMax.fill(0);
     this.#gradSteps = 0;
-    this.steps(this.config.iters, this.lr);
+    if (this.config.flow) this.flowEvaluations = this.#flow(this.lr * this.config.iters);
+    else this.steps(this.config.iters, this.lr);
     this.epoch++;
   }
 
@@ -444,6 +538,7 @@ export class Trainer {
       evalMse: ev.mse,
       gradNorm,
       batchGradNorm,
+      populationMse: this.populationMse(),
     };
     if (this.config.loss === "cross-entropy") {
       m.trainCe = trainData ? g.ce : this.lastEpochBatchCe;
@@ -556,4 +651,100 @@ export class Trainer {
     this.#batchRng.setState(s.batches);
     this.#freshRng.setState(s.fresh);
   }
+}
+
+/** Relative tolerance of the `flow` integrator (per weight, RMS over weights). */
+export const FLOW_RTOL = 1e-6;
+/** Absolute tolerance of the `flow` integrator (per weight). */
+export const FLOW_ATOL = 1e-9;
+
+// Dormand & Prince, "A family of embedded Runge–Kutta formulae", J. Comp. Appl. Math. 6 (1980):
+// the 5th-order weights B (also the last stage, FSAL) and the error weights E = B − B*.
+const DP_C = [0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1, 1];
+const DP_A = [
+  [],
+  [1 / 5],
+  [3 / 40, 9 / 40],
+  [44 / 45, -56 / 15, 32 / 9],
+  [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729],
+  [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656],
+  [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84],
+];
+const DP_E = [71 / 57600, 0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40];
+
+/**
+ * Integrates y' = f(y) from 0 to `t` in place with the Dormand–Prince 5(4) pair (FSAL), accepting
+ * a step when the RMS over components of err_i / (atol + rtol·max(|y_i|, |y_new,i|)) is ≤ 1, with
+ * the step-size factor 0.9·err^(−1/5) clamped to [0.2, 5]. The first step is t/8. Returns the
+ * number of evaluations of f. Throws a RangeError if the step size underflows (a NaN or a blow-up).
+ *
+ * @example
+ * ```ts
+ * import { dormandPrince } from "@specialize/specialize";
+ * const y = new Float64Array([1]);
+ * dormandPrince((v, out) => { out[0] = -v[0]; }, y, 1, 1e-10, 1e-12);
+ * console.log(y[0], Math.exp(-1)); // 0.36787944117…, both
+ * ```
+ */
+export function dormandPrince(
+  f: (y: Float64Array, out: Float64Array) => void,
+  y: Float64Array,
+  t: number,
+  rtol: number,
+  atol: number,
+): number {
+  const n = y.length;
+  const ks = DP_C.map(() => new Float64Array(n));
+  const tmp = new Float64Array(n), yNew = new Float64Array(n);
+  f(y, ks[0]);
+  let evals = 1, done = 0, h = t / 8;
+  while (done < t) {
+    if (done + h > t) h = t - done;
+    if (!(h > t * 1e-14)) throw new RangeError(`Gradient flow: step size ${h} underflows`);
+    for (let s = 1; s < 7; s++) {
+      const a = DP_A[s];
+      for (let i = 0; i < n; i++) {
+        let acc = 0;
+        for (let j = 0; j < s; j++) acc += a[j] * ks[j][i];
+        tmp[i] = y[i] + h * acc;
+      }
+      if (s === 6) yNew.set(tmp);
+      f(tmp, ks[s]);
+      evals++;
+    }
+    let err = 0;
+    for (let i = 0; i < n; i++) {
+      let e = 0;
+      for (let j = 0; j < 7; j++) e += DP_E[j] * ks[j][i];
+      const yi = Math.abs(y[i]), yn = Math.abs(yNew[i]);
+      const sc = atol + rtol * (yi > yn ? yi : yn);
+      err += (h * e / sc) ** 2;
+    }
+    err = Math.sqrt(err / n);
+    if (err !== err) {
+      y.fill(NaN); // a non-finite gradient: the run's divergence check reports it
+      return evals;
+    }
+    if (err <= 1) {
+      done += h;
+      y.set(yNew);
+      ks[0].set(ks[6]);
+    }
+    // 0.9·err^(−1/5) by Newton-free means: only +, −, ×, ÷ and sqrt (deterministic bits).
+    const fac = err === 0 ? 5 : 0.9 / fifthRoot(err);
+    h *= fac > 5 ? 5 : fac < 0.2 ? 0.2 : fac;
+  }
+  return evals;
+}
+
+/** x^(1/5) for x > 0 by Newton's iteration from a bracketing start (basic operations only). */
+function fifthRoot(x: number): number {
+  if (!(x > 0) || !Number.isFinite(x)) return x === Infinity ? Infinity : NaN;
+  let r = Math.sqrt(Math.sqrt(x));
+  for (let i = 0; i < 60; i++) {
+    const next = r - (r - x / (r * r * r * r)) / 5;
+    if (next === r) break;
+    r = next;
+  }
+  return r;
 }

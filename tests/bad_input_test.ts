@@ -20,6 +20,13 @@ type Case = [args: string[], code: 1 | 2, pattern: RegExp];
 
 const CASES: Case[] = [
   // run options
+  [["train", "--population", "--widths", "3,4"], 2, /Invalid --population true: .*two-layer/],
+  [["train", "--population", "--slope", "0.1"], 2, /Invalid --population true: .*ReLU/],
+  [["train", "--population", "--data", "teacher-aware"], 2, /Invalid --population true: .*Gauss/],
+  [["train", "--flow"], 2, /Invalid --flow true: .*--population/],
+  [["train", "--population", "--loss", "cross-entropy"], 2, /Invalid --population true: .*squared/],
+  [["train", "--population", "--flow", "--optimizer", "adam"], 2, /Invalid --flow true: .*adam/],
+  [["train", "--population", "--flow", "--momentum", "0.9"], 2, /Invalid --flow true: .*momentum/],
   [["train", "--d", "0"], 2, /Invalid --d "0": expected an integer ≥ 1/],
   [["train", "--d", "x"], 2, /Invalid --d "x"/],
   [["train", "--d", "2.5"], 2, /Invalid --d "2.5"/],

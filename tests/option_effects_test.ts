@@ -20,6 +20,7 @@ import { Rng, STREAM } from "../src/rng.ts";
 import { runToFolder } from "../src/run.ts";
 import { buildTeacher } from "../src/teacher.ts";
 import { Trainer } from "../src/train.ts";
+import { Population } from "../src/population.ts";
 import { assertAlmostEquals, assertEquals, assertOk } from "./assert.ts";
 
 /** Settings every row starts from (tiny two-layer run, f64). */
@@ -843,6 +844,37 @@ export const ROWS: EffectRow[] = [
     check: checkRunEpochs,
   }),
   row({
+    key: "population",
+    value: true,
+    base: { iters: 1 },
+    what: "one step is w − lr·(exact population gradient)",
+    observe: populationEpoch,
+    check: (o, c) => {
+      const lr = scheduledLr(c.lr, 0);
+      const expected = [
+        o.w[0].map((v, i) => v - lr * o.g.w0[i]),
+        o.w[1].map((v, i) => v - lr * o.g.w1[i]),
+      ];
+      assertOk(maxDiff(o.after, expected) <= 1e-14, `step off by ${maxDiff(o.after, expected)}`);
+    },
+  }),
+  row({
+    key: "flow",
+    value: true,
+    base: { population: true, iters: 1, lr: 0.5 },
+    what: "the epoch follows the gradient flow over time lr·iters",
+    observe: populationEpoch,
+    check: (o, c) => {
+      // Richardson extrapolation of plain descent with 400 and 800 steps: second-order exact.
+      const t = scheduledLr(c.lr, 0) * c.iters;
+      const a = populationDescent(o.pop, o.w, t, 400), b = populationDescent(o.pop, o.w, t, 800);
+      const exact = b.map((bl, l) => bl.map((v, i) => 2 * v - a[l][i]));
+      const moved = maxDiff(exact, o.w);
+      const err = maxDiff(o.after, exact);
+      assertOk(err <= 1e-4 * moved, `flow off by ${err} (moved ${moved})`);
+    },
+  }),
+  row({
     key: "saveCorrAt",
     value: [1],
     base: { epochs: 4, evalEvery: 2 },
@@ -851,6 +883,38 @@ export const ROWS: EffectRow[] = [
     check: checkRunEpochs,
   }),
 ];
+
+/** Student weights before and after one epoch, and the exact population gradient before it. */
+function populationEpoch(c: RunConfig) {
+  const t = new Trainer(c);
+  const pop = new Population({
+    d: c.d,
+    outputs: c.outputs,
+    dataStd: c.dataStd,
+    teacherW0: t.teacher.getWeights(0),
+    teacherW1: t.teacher.getWeights(1),
+  });
+  const w = [t.student.getWeights(0), t.student.getWeights(1)];
+  const g = { w0: new Float64Array(w[0].length), w1: new Float64Array(w[1].length) };
+  pop.evaluate(w[0], w[1], g);
+  t.trainEpoch();
+  return { pop, w, g, after: [t.student.getWeights(0), t.student.getWeights(1)] };
+}
+
+/** `iters` steps of plain gradient descent on the population loss, from w, total time t. */
+function populationDescent(pop: Population, w: Float64Array[], t: number, steps: number) {
+  const x = w.map((a) => a.slice());
+  const g = { w0: new Float64Array(x[0].length), w1: new Float64Array(x[1].length) };
+  for (let s = 0; s < steps; s++) {
+    pop.evaluate(x[0], x[1], g);
+    [g.w0, g.w1].forEach((gl, l) => gl.forEach((v, i) => (x[l][i] -= (t / steps) * v)));
+  }
+  return x;
+}
+
+/** max |a − b| over both layers. */
+const maxDiff = (a: Float64Array[], b: Float64Array[]) =>
+  Math.max(...a.map((al, l) => Math.max(...al.map((v, i) => Math.abs(v - b[l][i])))));
 
 function configs(r: EffectRow): { on: RunConfig; off: RunConfig } {
   const settings: Record<string, unknown> = { ...BASE, ...r.base };
