@@ -80,6 +80,7 @@ export {
   checkOutFolder,
   CHECKPOINT_FILE,
   type Divergence,
+  type PolishSummary,
   readRunConfig,
   resumeRun,
   type RunOptions,
@@ -188,3 +189,4 @@ export {
   reluUnit,
   type TwoLayerGradient,
 } from "./src/population.ts";
+export { LBFGS_MEMORY, type PolishResult, polishTrainer } from "./src/polish.ts";

@@ -106,6 +106,12 @@ export interface RunConfig {
   population: boolean;
   /** With `population`: integrate the gradient flow (adaptive Dormand–Prince) instead of steps. */
   flow: boolean;
+  /** After the last epoch, minimize the finite training loss with L-BFGS (see `polish.ts`). */
+  polish: boolean;
+  /** Polish until the largest per-sample gradient norm is at most this. */
+  polishTol: number;
+  /** Polish for at most this many L-BFGS iterations. */
+  polishSteps: number;
 }
 
 /** A bad option or configuration value: a usage error (exit code 2 in the CLI). */
@@ -503,6 +509,32 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: "with --population: integrate the gradient flow over lr × iters per epoch " +
       "(adaptive Dormand–Prince)",
   },
+  {
+    key: "polish",
+    flag: "polish",
+    kind: "bool",
+    default: false,
+    help: "after the last epoch, L-BFGS on the training loss until every per-sample gradient is " +
+      "small (--polish-tol) or --polish-steps",
+  },
+  {
+    key: "polishTol",
+    flag: "polish-tol",
+    kind: "number",
+    default: 1e-6,
+    min: 0,
+    exclusiveMin: true,
+    help: "polish: stop when the largest per-sample gradient norm is at most this",
+  },
+  {
+    key: "polishSteps",
+    flag: "polish-steps",
+    kind: "int",
+    default: 500,
+    min: 1,
+    max: MAX_ITERS,
+    help: "polish: at most this many L-BFGS iterations",
+  },
 ];
 
 const BY_KEY = new Map(OPTIONS.map((o) => [o.key as string, o]));
@@ -715,6 +747,16 @@ function checkCombination(c: RunConfig): void {
   }
   if (c.flow && !c.population) {
     throw new ConfigError(`Invalid --flow true: the gradient flow needs --population true`);
+  }
+  if (c.polish && c.nTrain === 0) {
+    throw new ConfigError(
+      `Invalid --polish true: polishing minimizes the loss on a fixed training set (--n-train > 0)`,
+    );
+  }
+  if (c.polish && c.loss !== "mse") {
+    throw new ConfigError(
+      `Invalid --polish true: it minimizes the squared loss, got --loss ${c.loss}`,
+    );
   }
   if (c.flow && c.optimizer !== "sgd") {
     throw new ConfigError(

@@ -21,6 +21,7 @@ import { decodeNpy } from "./npy.ts";
 import { isExistingFolder, type LayerResult } from "./run.ts";
 import { readManifest, type SweepManifest } from "./sweep.ts";
 import {
+  LINE_KINDS,
   linesSpec,
   pairedLinesSpec,
   renderSvg,
@@ -81,6 +82,8 @@ interface RunData {
     /** Cross-entropy runs: the mean cross-entropy per evaluation (else null). */
     trainCe: number[] | null;
     evalCe: number[] | null;
+    /** The exact population MSE (two-layer ReLU runs), null when not recorded. */
+    population: number[] | null;
   };
   /** Per hidden layer. */
   alignment: AlignmentSeries[];
@@ -212,6 +215,7 @@ async function readRun(dir: string, seed?: number, point: Record<string, string>
     eval: m.rows.map((r) => num(r[cv])),
     trainCe: optional("train_ce"),
     evalCe: optional("eval_ce"),
+    population: optional("population_mse"),
   };
 
   const alignment: AlignmentSeries[] = [];
@@ -575,15 +579,19 @@ function lossFigures(study: Study): Figure[] {
   const runs = study.runs.filter((r) => r.metrics.epoch.length > 0);
   if (!runs.length) return [{ title, skipped: "no evaluations in metrics.csv" }];
   if (study.kind === "run") {
-    const r = runs[0];
+    const r = runs[0], pop = r.metrics.population;
+    const kind = LINE_KINDS[0], exact = LINE_KINDS[1];
     const data = r.metrics.epoch.flatMap((e, i) => [
-      { series: "train", x: e, y: log10(r.metrics.train[i]) },
-      { series: "eval", x: e, y: log10(r.metrics.eval[i]) },
+      { series: "train", kind, x: e, y: log10(r.metrics.train[i]) },
+      { series: "eval", kind, x: e, y: log10(r.metrics.eval[i]) },
+      ...(pop ? [{ series: "population", kind: exact, x: e, y: log10(pop[i]) }] : []),
     ]);
+    const order = pop ? ["train", "eval", "population"] : ["train", "eval"];
     return [{
       file: "fig3_loss.svg",
       title: "Fig. 3: training and eval loss",
-      caption: "Mean squared error over samples and outputs after each evaluated epoch.",
+      caption: "Mean squared error over samples and outputs after each evaluated epoch" +
+        (pop ? "; dashed: the exact population MSE (no sampling)." : "."),
       axisTitles: [EPOCH_X, "log10 MSE"],
       spec: linesSpec(data, {
         title: "Fig. 3: training and eval loss",
@@ -593,8 +601,9 @@ function lossFigures(study: Study): Figure[] {
         xInteger: true,
         yTitle: "log10 MSE",
         seriesTitle: "data set",
-        seriesOrder: ["train", "eval"],
+        seriesOrder: order,
         size: { width: 420, height: 240 },
+        dashExact: pop !== null,
       }),
     }];
   }
@@ -605,26 +614,32 @@ function lossFigures(study: Study): Figure[] {
     : series.labels;
   return groupBy({ ...study, runs }, rest).map((g) => {
     const data: Record<string, unknown>[] = [];
+    let dashed = false;
     for (
       const sub of groupBy({ ...study, runs: g.runs }, used)
     ) {
-      const byEpoch = new Map<number, number[]>();
-      for (const r of sub.runs) {
-        r.metrics.epoch.forEach((e, i) => {
-          const v = log10(r.metrics.eval[i]);
-          if (Number.isFinite(v)) byEpoch.set(e, [...(byEpoch.get(e) ?? []), v]);
-        });
-      }
-      for (const [e, vs] of [...byEpoch].sort((a, b) => a[0] - b[0])) {
-        const m = mean(vs), s = std(vs);
-        data.push({
-          col: col.of(sub.runs[0]),
-          series: series.of(sub.runs[0]) || seriesLabels[0],
-          x: e,
-          y: m,
-          lo: m - s,
-          hi: m + s,
-        });
+      for (const kind of LINE_KINDS) {
+        const byEpoch = new Map<number, number[]>();
+        for (const r of sub.runs) {
+          const ys = kind === LINE_KINDS[0] ? r.metrics.eval : r.metrics.population;
+          r.metrics.epoch.forEach((e, i) => {
+            const v = ys ? log10(ys[i]) : NaN;
+            if (Number.isFinite(v)) byEpoch.set(e, [...(byEpoch.get(e) ?? []), v]);
+          });
+        }
+        if (kind !== LINE_KINDS[0] && byEpoch.size > 0) dashed = true;
+        for (const [e, vs] of [...byEpoch].sort((a, b) => a[0] - b[0])) {
+          const m = mean(vs), s = std(vs);
+          data.push({
+            col: col.of(sub.runs[0]),
+            series: series.of(sub.runs[0]) || seriesLabels[0],
+            kind,
+            x: e,
+            y: m,
+            lo: m - s,
+            hi: m + s,
+          });
+        }
       }
     }
     const t = [title, g.title].filter((x) => x).join(": ");
@@ -632,7 +647,7 @@ function lossFigures(study: Study): Figure[] {
       file: `fig3_loss${g.suffix}.svg`,
       title: t,
       caption: "log10 of the eval mean squared error; line: mean over seeds, band: ± one " +
-        "standard deviation.",
+        "standard deviation" + (dashed ? "; dashed: the exact population MSE (no sampling)." : "."),
       axisTitles: [EPOCH_X, LOSS_Y],
       spec: linesSpec(data, {
         title: t,
@@ -646,6 +661,7 @@ function lossFigures(study: Study): Figure[] {
         seriesTitle: seriesTitle(seriesKey),
         seriesOrder: seriesLabels,
         band: true,
+        dashExact: dashed,
       }),
     };
   });

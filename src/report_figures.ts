@@ -176,7 +176,15 @@ export interface LinesOptions {
   points?: boolean;
   /** Panel size in pixels. */
   size?: { width: number; height: number };
+  /**
+   * Rows carry `kind` "sampled" or "exact": exact rows (the population loss) are drawn dashed in
+   * their series' colour, without a band.
+   */
+  dashExact?: boolean;
 }
+
+/** The `kind` values of {@linkcode LinesOptions.dashExact} lines, in legend order. */
+export const LINE_KINDS = ["sampled", "exact (population)"];
 
 /** x and y encodings and colour shared by the layers of a line chart. */
 function lineEncodings(o: LinesOptions): Spec {
@@ -217,7 +225,10 @@ function lineLayers(o: LinesOptions): Spec[] {
       mark: { type: "area", opacity: 0.18, clip: true },
       // the series copied to another field, without a legend: the legend comes from the lines
       // alone (a null legend on the same field would remove the merged legend)
-      transform: [{ calculate: "datum.series", as: "band" }],
+      transform: [
+        ...(o.dashExact ? [{ filter: `datum.kind !== "${LINE_KINDS[1]}"` }] : []),
+        { calculate: "datum.series", as: "band" },
+      ],
       encoding: {
         x: enc.x,
         fill: { ...(enc.color as Spec), field: "band", legend: null },
@@ -228,7 +239,21 @@ function lineLayers(o: LinesOptions): Spec[] {
   }
   layers.push({
     mark: { type: "line", strokeWidth: 1.6, clip: true, point: o.points ? { size: 18 } : false },
-    encoding: { ...enc, y },
+    encoding: {
+      ...enc,
+      y,
+      ...(o.dashExact
+        ? {
+          strokeDash: {
+            field: "kind",
+            type: "nominal",
+            title: "loss",
+            sort: LINE_KINDS,
+            scale: { domain: LINE_KINDS, range: [[1, 0], [5, 3]] },
+          },
+        }
+        : {}),
+    },
   });
   return layers;
 }

@@ -55,6 +55,7 @@ import type { SampleGradientStats } from "./gradients.ts";
 import type { Mat } from "./kernels.ts";
 import { encodeNpy } from "./npy.ts";
 import { layerOverlaps, OVERLAPS_CSV_HEADER, overlapsCsvRows } from "./overlaps.ts";
+import { type PolishResult, polishTrainer } from "./polish.ts";
 import { type EpochMetrics, Trainer, type TrainerSnapshot } from "./train.ts";
 import { canonicalJson, configHash, type Provenance, provenance } from "./version.ts";
 
@@ -124,6 +125,18 @@ export interface RunResult {
   layers: LayerResult[];
   /** Per-sample gradient norms (all layers) at the last evaluation, on the training set. */
   gradSample: SampleGradientStats;
+  /** With `polish`: what the L-BFGS polish did, and whether every teacher node of the lowest
+   * layer is then specialized (a student with eval correlation > 0.95; `specializedPopulation`:
+   * with exact correlation > 0.95, two-layer ReLU runs). */
+  polish?: PolishSummary;
+}
+
+/** {@linkcode PolishResult} with the specialization check after polishing. */
+export interface PolishSummary extends PolishResult {
+  /** Every lowest-layer teacher node has a student with eval correlation > 0.95. */
+  specialized: boolean;
+  /** Every teacher node has a student with exact population correlation > 0.95 (else null). */
+  specializedPopulation: boolean | null;
 }
 
 /** Alignment of one hidden layer at the end of a run. */
@@ -304,7 +317,14 @@ interface RunState {
   evaluations?: number;
   resumes: number;
   timeline: ReturnType<SpecializationTimeline["getState"]>;
-  last: { layers: LayerResult[]; gradSample: SampleGradientStats };
+  last: {
+    layers: LayerResult[];
+    gradSample: SampleGradientStats;
+    /** Exact best correlation per teacher (two-layer ReLU runs). */
+    populationBest?: number[];
+  };
+  /** With `polish`, once done (after the last epoch). */
+  polish?: PolishResult;
 }
 
 /** Name of the checkpoint file in a run folder. */
@@ -553,6 +573,7 @@ async function trainAndRecord(
     last = {
       layers: layerResults(splits),
       gradSample: splits.find((s) => s.gradients !== null)!.gradients!.perSample,
+      ...(population ? { populationBest: Array.from(population.summary.bestCorr) } : {}),
     };
     csv += metricsRow(m, splits);
     await writeFileAtomic(`${out}/metrics.csv`, csv);
@@ -622,11 +643,13 @@ async function trainAndRecord(
       resumes: state?.resumes ?? 0,
       timeline: timeline.getState(),
       last: last!,
+      ...(polish ? { polish } : {}),
     };
     const bytes = await encodeCheckpoint({ state: runState, blobs: snap.blobs });
     await writeFileAtomic(`${out}/${CHECKPOINT_FILE}`, bytes);
   };
 
+  let polish: PolishResult | null = state?.polish ?? null;
   let initial: EpochMetrics, final: EpochMetrics;
   let divergence: Divergence | null = null;
   if (state) {
@@ -640,10 +663,15 @@ async function trainAndRecord(
   while (!divergence && trainer.epoch < config.epochs) {
     const t0 = performance.now();
     trainer.trainEpoch();
-    trainMs += performance.now() - t0;
     const e = trainer.epoch;
     divergence = divergenceOf(trainer, null);
     if (divergence) break;
+    if (config.polish && e === config.epochs) {
+      polish = polishTrainer(trainer, config.polishTol, config.polishSteps);
+      divergence = divergenceOf(trainer, null);
+      if (divergence) break;
+    }
+    trainMs += performance.now() - t0;
     const due = e % config.evalEvery === 0 || saveCorrAt.has(e);
     if (due || e === config.epochs) {
       final = await evaluate(e === config.epochs);
@@ -666,6 +694,17 @@ async function trainAndRecord(
     final,
     layers: last!.layers,
     gradSample: last!.gradSample,
+    ...(polish
+      ? {
+        polish: {
+          ...polish,
+          specialized: last!.layers[0].success.every(Boolean),
+          specializedPopulation: last!.populationBest
+            ? last!.populationBest.every((b) => b > SUCCESS_TAU)
+            : null,
+        },
+      }
+      : {}),
     provenance: {
       ...provenance(config.precision, config.fma),
       configHash: await configHash(config),

@@ -53,6 +53,18 @@ export function formatSummary(config: RunConfig, r: RunResult, out: string): str
       `${sci(r.final.trainCe!)}; accuracy vs the teacher's class eval ` +
       `${r.final.evalAcc!.toFixed(3)}, train ${r.final.trainAcc!.toFixed(3)}`,
     ]),
+    ...(r.polish
+      ? [
+        `  polish (L-BFGS, ${r.polish.steps} steps, ${r.polish.stop}): max per-sample gradient ` +
+        `${sci(r.polish.gradSampleMaxBefore)} → ${sci(r.polish.gradSampleMaxAfter)} (tol ` +
+        `${sci(r.polish.tol)}), train MSE ${sci(r.polish.trainMseBefore)} → ` +
+        `${sci(r.polish.trainMseAfter)}; every lowest-layer teacher node specialized: ` +
+        `${r.polish.specialized ? "yes" : "no"}` +
+        (r.polish.specializedPopulation === null
+          ? ""
+          : ` (exact: ${r.polish.specializedPopulation ? "yes" : "no"})`),
+      ]
+      : []),
     `  final full-batch gradient norm per layer: ${r.final.gradNorm.map(sci).join(", ")}; ` +
     `per-sample gradient norm max ${sci(r.gradSample.max)}, median ${sci(r.gradSample.q50)}`,
     ...r.layers.map((la) =>

@@ -875,6 +875,37 @@ export const ROWS: EffectRow[] = [
     },
   }),
   row({
+    key: "polish",
+    value: true,
+    base: { nTrain: 24, lr: 0.1, polishTol: 1e-4, polishSteps: 400 },
+    what: "L-BFGS to a point where every per-sample gradient is ≤ tol",
+    observe: polishOf,
+    check: (o, c) => {
+      assertOk(o !== null, "no polish record");
+      assertOk(o.reached && o.gradSampleMaxAfter <= c.polishTol, JSON.stringify(o));
+      assertOk(o.gradSampleMaxBefore > c.polishTol && o.trainMseAfter < o.trainMseBefore);
+    },
+  }),
+  row({
+    key: "polishTol",
+    value: 1e-2,
+    base: { nTrain: 24, lr: 0.1, polish: true, polishSteps: 400 },
+    what: "polishing stops at the first iterate with max per-sample gradient ≤ tol",
+    observe: polishOf,
+    check: (o, c) => {
+      assertOk(o !== null && o.reached && o.gradSampleMaxAfter <= c.polishTol, JSON.stringify(o));
+      assertOk(o.steps === 0 || o.gradSampleMaxPrevious > c.polishTol, JSON.stringify(o));
+    },
+  }),
+  row({
+    key: "polishSteps",
+    value: 3,
+    base: { nTrain: 24, polish: true, polishTol: 1e-30 },
+    what: "L-BFGS iterations at most",
+    observe: polishOf,
+    check: (o, c) => assertOk(o !== null && o.steps === c.polishSteps, JSON.stringify(o)),
+  }),
+  row({
     key: "saveCorrAt",
     value: [1],
     base: { epochs: 4, evalEvery: 2 },
@@ -915,6 +946,17 @@ function populationDescent(pop: Population, w: Float64Array[], t: number, steps:
 /** max |a − b| over both layers. */
 const maxDiff = (a: Float64Array[], b: Float64Array[]) =>
   Math.max(...a.map((al, l) => Math.max(...al.map((v, i) => Math.abs(v - b[l][i])))));
+
+/** The polish record of a run trained to its end (null without --polish). */
+async function polishOf(c: RunConfig) {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await runToFolder(c, { out: `${dir}/run` });
+    return r.polish ?? null;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
 
 function configs(r: EffectRow): { on: RunConfig; off: RunConfig } {
   const settings: Record<string, unknown> = { ...BASE, ...r.base };

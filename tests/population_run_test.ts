@@ -10,6 +10,7 @@ import { decodeNpy } from "../src/npy.ts";
 import { Population, populationMse } from "../src/population.ts";
 import { runToFolder } from "../src/run.ts";
 import { dormandPrince, Trainer } from "../src/train.ts";
+import { polishTrainer } from "../src/polish.ts";
 import { assertAlmostEquals, assertEquals, assertOk } from "./assert.ts";
 
 /** A tiny two-layer config: d 10, 3 teacher nodes, 6 students, 3 outputs. */
@@ -127,6 +128,41 @@ Deno.test("a fresh-sample large-batch SGD run follows the population run within 
       );
     }
     assertOk(p.population_mse[base.epochs] < 0.8 * p.population_mse[0], "the loss falls");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("polishTrainer: L-BFGS drives every per-sample gradient below tol, f64 and f32", () => {
+  for (const [precision, tol] of [["f64", 1e-9], ["f32", 1e-3]] as const) {
+    const t = new Trainer(resolveConfig({
+      settings: { ...TINY, nTrain: 40, nEval: 100, epochs: 2, iters: 50, precision, seed: 3 },
+    }));
+    t.trainEpoch();
+    const before = t.mse(t.train!);
+    const r = polishTrainer(t, tol, 3000);
+    assertOk(r.reached && r.gradSampleMaxAfter <= tol, `${precision}: ${JSON.stringify(r)}`);
+    assertAlmostEquals(r.trainMseBefore, before, 1e-12 * before);
+    assertAlmostEquals(t.mse(t.train!), r.trainMseAfter, 1e-6 * r.trainMseBefore);
+    assertOk(r.trainMseAfter < 1e-3 * before, `${precision}: MSE ${before} → ${r.trainMseAfter}`);
+  }
+});
+
+Deno.test("train --polish records before/after and the specialization check in result.json", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const config = resolveConfig({
+      settings: { ...TINY, nTrain: 60, epochs: 2, iters: 40, polish: true, polishTol: 1e-4 },
+    });
+    const r = await runToFolder(config, { out: `${dir}/run` });
+    const saved = JSON.parse(await Deno.readTextFile(`${dir}/run/result.json`));
+    assertEquals(saved.polish, r.polish);
+    const p = r.polish!;
+    assertOk(p.reached && p.gradSampleMaxAfter <= 1e-4 && p.gradSampleMaxBefore > 1e-4);
+    assertEquals(p.specialized, r.layers[0].success.every(Boolean));
+    assertOk(typeof p.specializedPopulation === "boolean");
+    // The last evaluation measures the polished student.
+    assertAlmostEquals(r.final.trainMse, p.trainMseAfter, 1e-9 + 1e-6 * p.trainMseAfter);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
