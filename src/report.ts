@@ -521,7 +521,12 @@ function successFigures(study: Study): Figure[] {
   }
   const runs = study.runs.filter((r) => r.alignment[0]);
   if (!runs.length) return [{ title, skipped: "no run has alignment.csv" }];
-  const { keys: [colKey, seriesKey], rest, used } = roles(study, ["p", "multi"]);
+  // A population axis (--grid population=false,true) draws population runs as their own line.
+  const popAxis = study.grid.some((g) => g.key === "population" && g.values.length > 1);
+  const { keys: [colKey, seriesKey], rest, used } = roles(study, [
+    "p",
+    popAxis ? "population" : "multi",
+  ]);
   const col = axis(study, colKey), series = axis(study, seriesKey);
   const seriesLabels = series.labels[0] === ""
     ? [label("multi", String(runs[0].config.multi))]
@@ -607,7 +612,12 @@ function lossFigures(study: Study): Figure[] {
       }),
     }];
   }
-  const { keys: [colKey, seriesKey], rest, used } = roles(study, ["p", "multi"]);
+  // A population axis (--grid population=false,true) draws population runs as their own line.
+  const popAxis = study.grid.some((g) => g.key === "population" && g.values.length > 1);
+  const { keys: [colKey, seriesKey], rest, used } = roles(study, [
+    "p",
+    popAxis ? "population" : "multi",
+  ]);
   const col = axis(study, colKey), series = axis(study, seriesKey);
   const seriesLabels = series.labels[0] === ""
     ? [label("multi", String(runs[0].config.multi))]

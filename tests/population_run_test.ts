@@ -12,6 +12,7 @@ import { runToFolder } from "../src/run.ts";
 import { dormandPrince, Trainer } from "../src/train.ts";
 import { polishTrainer } from "../src/polish.ts";
 import { assertAlmostEquals, assertEquals, assertOk } from "./assert.ts";
+import { runCli, TINY as TINY_FLAGS } from "./run_cli.ts";
 
 /** A tiny two-layer config: d 10, 3 teacher nodes, 6 students, 3 outputs. */
 const TINY = { d: 10, widths: [3], multi: 2, outputs: 3, nEval: 4000, lr: 0.05 };
@@ -163,6 +164,30 @@ Deno.test("train --polish records before/after and the specialization check in r
     assertOk(typeof p.specializedPopulation === "boolean");
     // The last evaluation measures the polished student.
     assertAlmostEquals(r.final.trainMse, p.trainMseAfter, 1e-9 + 1e-6 * p.trainMseAfter);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("report of a --grid population=false,true sweep: population runs as their own line, exact loss dashed", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const sweep = await runCli([
+      "sweep",
+      ...TINY_FLAGS,
+      ...["--epochs", "2", "--iters", "20", "--grid", "population=false,true", "--seeds", "1"],
+      ...["--out", `${dir}/s`, "--quiet"],
+    ]);
+    assertEquals(sweep.code, 0, sweep.stderr);
+    const report = await runCli(["report", `${dir}/s`]);
+    assertEquals(report.code, 0, report.stderr);
+    const svg = await Deno.readTextFile(`${dir}/s/report/fig3_loss.svg`);
+    for (
+      const text of ["population = false", "population = true", "exact (population)", "sampled"]
+    ) {
+      assertOk(svg.includes(text), `fig3_loss.svg lacks "${text}"`);
+    }
+    assertOk(/stroke-dasharray="5,3"/.test(svg), "no dashed line");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
