@@ -880,6 +880,8 @@ export function estimateMemory(c: RunConfig): number {
   }
   elements += 2 * L * chunk + c.outputs * student[L - 1]; // per-sample norms, top Jacobian
   f64 += 2 * wS;
+  // --polish: its gradient buffers and per-sample norms (its workspaces are the chunks above).
+  if (c.polish) elements += wS + 2 * L * chunk;
   // The analysis caches teacher activations of the measured data sets (at most 64 MiB).
   const measured = Math.min(c.nTrain, c.nTrainEval) + c.nEval;
   const cacheBytes = Math.min(64 * 2 ** 20, 2 * measured * sum(c.widths) * bpe);

@@ -1,7 +1,7 @@
 /**
  * The memory estimate is an upper bound of what a run really allocates: over a grid of
  * configurations (depth, widths, multi, batch, data sizes and their remainders, fresh samples,
- * momentum, bias tuning, both precisions) a run trains, evaluates with every measurement, and its
+ * momentum, bias tuning, polish, both precisions) a run trains, evaluates with every measurement, and its
  * WASM memory (which never shrinks) is compared with `estimateMemory`. The bound must also stay
  * useful: at most a few times the real size.
  */
@@ -9,6 +9,7 @@ import { estimateMemory, MEMORY_OVERHEAD, type RawSettings, resolveConfig } from
 import { CHUNK_ROWS } from "../src/data.ts";
 import { evaluateTrainer, TEACHER_CACHE_BYTES } from "../src/analysis.ts";
 import { Trainer } from "../src/train.ts";
+import { polishTrainer } from "../src/polish.ts";
 import { Kernels } from "../src/kernels.ts";
 import { assertEquals, assertOk } from "./assert.ts";
 
@@ -23,6 +24,7 @@ const GRID: RawSettings[] = [
   { d: 12, widths: [4, 6], outputs: 4, multi: 8, nTrain: 500, nEval: 2001, standardize: true },
   { d: 400, widths: [3], outputs: 100, multi: 1, nTrain: 4000, nEval: 1000, batch: 4000 },
   { d: 10, widths: [10], outputs: 5, multi: 4, nTrain: 400, nEval: 300, data: "teacher-aware" },
+  { d: 30, widths: [6], outputs: 4, multi: 3, nTrain: 2500, nEval: 500, polish: true },
 ];
 
 for (const precision of ["f32", "f64"]) {
@@ -32,6 +34,7 @@ for (const precision of ["f32", "f64"]) {
       const t = new Trainer(c);
       evaluateTrainer(t);
       t.trainEpoch();
+      if (c.polish) polishTrainer(t, c.polishTol, 2);
       t.evaluate();
       const real = t.kernels.memory.buffer.byteLength, est = estimateMemory(c);
       const what = `${JSON.stringify(g)} ${precision}: real ${real}, estimate ${est}`;
