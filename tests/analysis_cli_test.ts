@@ -39,7 +39,13 @@ Deno.test("train writes alignment, students, timeline, gradient columns and corr
     "epoch,split,layer,teacher,best_student,best_corr,n_above_0.5,n_above_0.6,n_above_0.7," +
       "n_above_0.8,n_above_0.9,n_above_0.95",
   );
-  assertEquals(align.length - 1, epochs.length * 2 * 3, "evaluations × splits × teachers");
+  // splits: train, eval and (two-layer ReLU) the exact population correlations
+  assertEquals(align.length - 1, epochs.length * 3 * 3, "evaluations × splits × teachers");
+  assertEquals([...new Set(align.slice(1).map((row) => row[1]))].sort(), [
+    "eval",
+    "population",
+    "train",
+  ]);
   assertEquals([...new Set(align.slice(1).map((row) => Number(row[0])))], epochs);
   for (const row of align.slice(1)) {
     const best = Number(row[5]);
@@ -65,7 +71,7 @@ Deno.test("train writes alignment, students, timeline, gradient columns and corr
 
   const timeline = await readCsv(`${out}/timeline.csv`);
   assertEquals(timeline[0].join(","), "split,layer,teacher,tau,epoch");
-  assertEquals(timeline.length - 1, 2 * 3 * 6);
+  assertEquals(timeline.length - 1, 3 * 3 * 6, "splits (train, eval, population) × teachers × τ");
 
   for (const split of ["train", "eval"]) {
     for (const e of [0, 3, 5]) {

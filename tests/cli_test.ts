@@ -19,7 +19,7 @@ Deno.test("train writes a complete run folder that numpy can read", async () => 
   );
   const metrics = (await Deno.readTextFile(`${out}/metrics.csv`)).trim().split("\n");
   assertOk(
-    metrics[0].startsWith("epoch,lr,train_mse,eval_mse,grad_norm_0,grad_norm_1"),
+    metrics[0].startsWith("epoch,lr,train_mse,eval_mse,population_mse,grad_norm_0,grad_norm_1"),
     metrics[0],
   );
   assertEquals(metrics.length, 1 + 4, "header + epochs 0..3");

@@ -169,8 +169,15 @@ Deno.test("report values: tables and figures recomputed from the runs' CSVs", as
     }
 
     // Fig. 3: log10 eval MSE per epoch, mean ± sample std over seeds
-    const fig3 = figure("fig3_loss");
+    // (two-layer ReLU runs also carry the exact population loss, drawn dashed: kind "exact …")
+    const fig3All = figure("fig3_loss");
+    const fig3 = fig3All.filter((p) => p.kind === undefined || p.kind === "sampled");
     assertEquals(fig3.length, groups.size * (last + 1));
+    assertEquals(
+      fig3All.length - fig3.length,
+      groups.size * (last + 1),
+      "one exact line per group",
+    );
     for (const p of fig3) {
       const rs = groups.get(String(numberIn(p.series)))!;
       const logs = rs.map((r) => Math.log10(r.evalMse.get(p.x as number)!));
