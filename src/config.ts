@@ -8,6 +8,7 @@
  */
 
 import { CHUNK_ROWS } from "./data.ts";
+import { exp, log } from "./detmath.ts";
 import type { Precision } from "./kernels.ts";
 import { TUNING_SAMPLES } from "./teacher.ts";
 
@@ -112,6 +113,9 @@ export interface RunConfig {
   polishTol: number;
   /** Polish for at most this many L-BFGS iterations. */
   polishSteps: number;
+  /** Extra evaluations at these global SGD steps (0 to epochs × iters), matrices saved at each;
+   * given as a list or as "log:K" (K log-spaced steps from 1 to the end, resolved to the list). */
+  evalAt: number[];
 }
 
 /** A bad option or configuration value: a usage error (exit code 2 in the CLI). */
@@ -130,6 +134,7 @@ export type OptionKind =
   | "intList"
   | "schedule"
   | "bool"
+  | "evalTimes"
   | { choices: readonly string[] };
 
 /** One option: config key, CLI flag, kind, default, bounds and help. */
@@ -535,6 +540,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: MAX_ITERS,
     help: "polish: at most this many L-BFGS iterations",
   },
+  {
+    key: "evalAt",
+    flag: "eval-at",
+    kind: "evalTimes",
+    default: [],
+    help: "also evaluate (and save matrices) at these SGD steps: a list, or log:K for K " +
+      "log-spaced steps from 1 to the end",
+  },
 ];
 
 const BY_KEY = new Map(OPTIONS.map((o) => [o.key as string, o]));
@@ -583,6 +596,9 @@ function describe(o: OptionSpec): string {
   const k = o.kind;
   if (typeof k === "object") return `one of ${k.choices.join(", ")}`;
   if (k === "bool") return "true or false";
+  if (k === "evalTimes") {
+    return "log:K (K ≥ 2 log-spaced steps) or a comma-separated list of steps ≥ 0";
+  }
   if (k === "schedule") {
     return "a positive number or epoch:lr pairs with increasing epochs from 0, like 0:0.2,20:0.1";
   }
@@ -615,6 +631,17 @@ function inBounds(o: OptionSpec, x: number): boolean {
   if (o.min !== undefined && (o.exclusiveMin ? x <= o.min : x < o.min)) return false;
   if (o.max !== undefined && (o.exclusiveMax ? x >= o.max : x > o.max)) return false;
   return true;
+}
+
+/**
+ * K steps log-spaced from 1 to `total` (rounded, duplicates removed), plus 0: round(total^(i/(K−1)))
+ * for i = 0 … K−1, computed with the deterministic exp and log of `detmath.ts`.
+ */
+export function logSteps(k: number, total: number): number[] {
+  const out = new Set<number>([0]);
+  const lt = log(Math.max(1, total));
+  for (let i = 0; i < k; i++) out.add(Math.min(total, Math.round(exp((lt * i) / (k - 1)))));
+  return [...out].sort((a, b) => a - b);
 }
 
 /** Parses a learning-rate schedule: a number, "e:lr,e:lr", or `[[e, lr], ...]`. Null if invalid. */
@@ -668,6 +695,24 @@ function parseValue(o: OptionSpec, v: unknown, where: string): unknown {
       return fail(o, v, where);
     case "schedule":
       return parseSchedule(v) ?? fail(o, v, where);
+    case "evalTimes": {
+      if (typeof v === "string" && v.trim().startsWith("log:")) {
+        const k = toNumber(v.trim().slice(4));
+        if (!Number.isInteger(k) || k < 2) fail(o, v, where);
+        return { log: k };
+      }
+      const items = typeof v === "string"
+        ? (v.trim() === "" ? [] : v.split(","))
+        : Array.isArray(v)
+        ? v
+        : typeof v === "number"
+        ? [v]
+        : null;
+      if (items === null) return fail(o, v, where);
+      const xs = items.map(toNumber);
+      if (xs.some((x) => !Number.isInteger(x) || x < 0)) fail(o, v, where);
+      return [...new Set(xs)].sort((a, b) => a - b);
+    }
     case "int":
     case "number": {
       const x = toNumber(v);
@@ -726,6 +771,9 @@ export function resolveConfig(...layers: { settings: RawSettings; source?: strin
   if ((c.init as string) === "auto") c.init = deep ? "uniform" : "gaussian";
   if ((c.biasTuning as unknown) === "auto") c.biasTuning = deep;
   if ((c.teacherSlope as unknown) === "auto") c.teacherSlope = c.slope;
+  const total = c.epochs * c.iters;
+  const at = c.evalAt as unknown as number[] | { log: number };
+  if (!Array.isArray(at)) c.evalAt = logSteps(at.log, total);
   checkCombination(c);
   return Object.freeze(c);
 }
@@ -744,6 +792,12 @@ function checkCombination(c: RunConfig): void {
     if (why) {
       throw new ConfigError(`Invalid --population true: the exact population loss needs ${why}`);
     }
+  }
+  if (c.flow && c.evalAt.some((step) => step % c.iters !== 0)) {
+    throw new ConfigError(
+      `Invalid --eval-at with --flow true: the gradient flow is integrated an epoch at a time, so ` +
+        `evaluation steps must be multiples of --iters (${c.iters})`,
+    );
   }
   if (c.flow && !c.population) {
     throw new ConfigError(`Invalid --flow true: the gradient flow needs --population true`);
@@ -810,6 +864,14 @@ function checkCombination(c: RunConfig): void {
     throw new ConfigError(
       `Invalid --lr: schedule epoch ${last} is outside the run (epochs 0 to ${c.epochs - 1})`,
     );
+  }
+  for (const s of c.evalAt) {
+    if (s > c.epochs * c.iters) {
+      throw new ConfigError(
+        `Invalid --eval-at ${s}: steps of this run are 0 to ${c.epochs * c.iters} ` +
+          `(epochs × iters)`,
+      );
+    }
   }
   for (const e of c.saveCorrAt) {
     if (e > c.epochs) {
@@ -911,5 +973,14 @@ export function formatValue(v: unknown): string {
 export function placeholder(o: OptionSpec): string {
   const k = o.kind;
   if (typeof k === "object") return k.choices.join("|");
-  return { int: "N", number: "X", intList: "N,N,...", schedule: "LR", bool: "" }[k];
+  return {
+    int: "N",
+    number: "X",
+    intList: "N,N,...",
+    schedule: "LR",
+    bool: "",
+    evalTimes: "log:K|N,...",
+  }[
+    k
+  ];
 }

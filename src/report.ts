@@ -245,7 +245,7 @@ async function readRun(dir: string, seed?: number, point: Record<string, string>
 
   const corrEpochs: number[][] = Array.from({ length: hidden }, () => []);
   for await (const e of Deno.readDir(dir)) {
-    const match = e.name.match(/^corr_eval_layer(\d+)_epoch(\d+)\.npy$/);
+    const match = e.name.match(/^corr_eval_layer(\d+)_epoch(\d+(?:\.\d+)?)\.npy$/);
     if (match && corrEpochs[Number(match[1])]) corrEpochs[Number(match[1])].push(Number(match[2]));
   }
   corrEpochs.forEach((l) => l.sort((x, y) => x - y));

@@ -50,7 +50,7 @@ import {
 } from "./analysis.ts";
 import { SpecializationTimeline, SUCCESS_TAU, TAUS } from "./alignment.ts";
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from "./checkpoint.ts";
-import { ConfigError, type RawSettings, resolveConfig, type RunConfig } from "./config.ts";
+import { ConfigError, lrAt, type RawSettings, resolveConfig, type RunConfig } from "./config.ts";
 import type { SampleGradientStats } from "./gradients.ts";
 import type { Mat } from "./kernels.ts";
 import { encodeNpy } from "./npy.ts";
@@ -560,14 +560,19 @@ async function trainAndRecord(
   let evaluations = state?.evaluations ?? 0;
   const wallStart = performance.now() - (state?.wallMs ?? 0);
   let last = state?.last ?? null;
-  const evaluate = async (isLast: boolean) => {
+  const evalSteps = new Set(config.evalAt);
+  /** Evaluates now; `step` labels an evaluation inside an epoch (--eval-at) by epoch = step/iters. */
+  const evaluate = async (isLast: boolean, step?: number) => {
     const t0 = performance.now();
-    const epoch = trainer.epoch;
-    const saveMatrices = epoch === 0 || isLast || saveCorrAt.has(epoch);
+    const epoch = step === undefined ? trainer.epoch : step / config.iters;
+    const saveMatrices = epoch === 0 || isLast || saveCorrAt.has(epoch) ||
+      evalSteps.has(Math.round(epoch * config.iters));
     // Observability is only needed where its matrices are saved.
-    const { metrics: m, splits, population } = evaluateTrainer(trainer, {
-      observability: saveMatrices,
-    });
+    const evaluated = evaluateTrainer(trainer, { observability: saveMatrices });
+    const { splits, population } = evaluated;
+    const m = step === undefined
+      ? evaluated.metrics
+      : { ...evaluated.metrics, epoch, lr: lrAt(config.lr, trainer.epoch) };
     evalMs += performance.now() - t0;
     evaluations++;
     last = {
@@ -661,8 +666,29 @@ async function trainAndRecord(
     if (!divergence) await checkpoint(initial, final);
   }
   while (!divergence && trainer.epoch < config.epochs) {
+    // --eval-at steps inside this epoch: train up to each, evaluate, go on
+    const base = trainer.epoch * config.iters, lr = trainer.lr;
+    const inside = config.evalAt.filter((x) => x > base && x < base + config.iters);
+    trainer.beginEpoch();
+    let done = 0;
+    for (const x of inside) {
+      const t1 = performance.now();
+      trainer.steps(x - base - done, lr);
+      trainMs += performance.now() - t1;
+      done = x - base;
+      divergence = divergenceOf(trainer, null);
+      if (divergence) break;
+      final = await evaluate(false, x);
+      divergence = divergenceOf(trainer, final);
+      if (divergence) break;
+    }
+    if (divergence) break;
     const t0 = performance.now();
-    trainer.trainEpoch();
+    if (inside.length === 0) trainer.trainEpoch();
+    else {
+      trainer.steps(config.iters - done, lr);
+      trainer.endEpoch();
+    }
     const e = trainer.epoch;
     divergence = divergenceOf(trainer, null);
     if (divergence) break;
@@ -672,7 +698,7 @@ async function trainAndRecord(
       if (divergence) break;
     }
     trainMs += performance.now() - t0;
-    const due = e % config.evalEvery === 0 || saveCorrAt.has(e);
+    const due = e % config.evalEvery === 0 || saveCorrAt.has(e) || evalSteps.has(e * config.iters);
     if (due || e === config.epochs) {
       final = await evaluate(e === config.epochs);
       divergence = divergenceOf(trainer, final);

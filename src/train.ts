@@ -465,11 +465,22 @@ export class Trainer {
 
   /** Trains one epoch (config.iters steps) at the scheduled learning rate. */
   trainEpoch(): void {
+    this.beginEpoch();
+    if (this.config.flow) this.flowEvaluations = this.#flow(this.lr * this.config.iters);
+    else this.steps(this.config.iters, this.lr);
+    this.endEpoch();
+  }
+
+  /** Starts an epoch trained in pieces ({@linkcode Trainer.steps} calls that add up to
+   * config.iters): resets the epoch's minibatch gradient norms. */
+  beginEpoch(): void {
     this.#gradSum.fill(0);
     this.#gradMax.fill(0);
     this.#gradSteps = 0;
-    if (this.config.flow) this.flowEvaluations = this.#flow(this.lr * this.config.iters);
-    else this.steps(this.config.iters, this.lr);
+  }
+
+  /** Ends an epoch trained in pieces: counts it. */
+  endEpoch(): void {
     this.epoch++;
   }
 

@@ -145,3 +145,34 @@ Deno.test("Adam and cross-entropy runs continue bit for bit from a snapshot", ()
     assertOk(Number.isFinite(ma.trainCe) && Number.isFinite(ma.evalAcc), `n-train ${nTrain}`);
   }
 });
+
+Deno.test("--eval-at cuts training into pieces without changing a bit of the weights", async () => {
+  const { runToFolder } = await import("../src/run.ts");
+  const dir = await Deno.makeTempDir({ prefix: "eval-at-" });
+  try {
+    const settings = {
+      d: 6,
+      widths: [3, 4],
+      outputs: 3,
+      nTrain: 80,
+      nEval: 40,
+      epochs: 3,
+      iters: 7,
+    };
+    for (const [name, extra] of [["plain", {}], ["log", { evalAt: "log:6" }]] as const) {
+      await runToFolder(resolveConfig({ settings: { ...settings, ...extra } }), {
+        out: `${dir}/${name}`,
+      });
+    }
+    for (let l = 0; l < 3; l++) {
+      const a = await Deno.readFile(`${dir}/plain/student_final_w${l}.npy`);
+      const b = await Deno.readFile(`${dir}/log/student_final_w${l}.npy`);
+      assertOk(a.length === b.length && a.every((x, i) => x === b[i]), `layer ${l} differs`);
+    }
+    const epochs = (await Deno.readTextFile(`${dir}/log/metrics.csv`)).trim().split("\n").slice(1)
+      .map((l) => Number(l.split(",")[0]));
+    assertOk(epochs.some((e) => !Number.isInteger(e)), "evaluations inside epochs");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

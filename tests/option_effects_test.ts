@@ -446,7 +446,7 @@ async function runEpochs(c: RunConfig) {
     const evaluated = lines.slice(1).map((l) => Number(l.split(",")[col]));
     const saved: number[] = [];
     for await (const f of Deno.readDir(`${dir}/run`)) {
-      const m = f.name.match(/^corr_eval_layer0_epoch(\d+)\.npy$/);
+      const m = f.name.match(/^corr_eval_layer0_epoch(\d+(?:\.\d+)?)\.npy$/);
       if (m) saved.push(Number(m[1]));
     }
     return { evaluated, saved: saved.sort((a, b) => a - b) };
@@ -904,6 +904,22 @@ export const ROWS: EffectRow[] = [
     what: "L-BFGS iterations at most",
     observe: polishOf,
     check: (o, c) => assertOk(o !== null && o.steps === c.polishSteps, JSON.stringify(o)),
+  }),
+  row({
+    key: "evalAt",
+    value: "log:4",
+    base: { epochs: 2, iters: 8, evalEvery: 2 },
+    what: "evaluations and matrices at log-spaced steps (epoch = step / iters)",
+    observe: runEpochs,
+    check: (o, c) => {
+      const total = c.epochs * c.iters;
+      // log:4 of 16 steps: round(16^(i/3)) = 1, 3, 6, 16, plus 0
+      assertEquals(c.evalAt, [0, 1, 3, 6, 16]);
+      const at = c.evalAt.map((s) => s / c.iters);
+      assertEquals(o.evaluated, [...new Set([...at, c.epochs])].sort((a, b) => a - b));
+      assertEquals(o.saved, at);
+      assertOk(total === 16, "the row's run length");
+    },
   }),
   row({
     key: "saveCorrAt",

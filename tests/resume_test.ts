@@ -69,10 +69,12 @@ async function killDuring(
 }
 
 for (
-  const extra of [[], ["--sampling", "shuffle", "--momentum", "0.5", "--precision", "f32"], [
-    "--n-train",
-    "0",
-  ]]
+  const extra of [
+    [],
+    ["--sampling", "shuffle", "--momentum", "0.5", "--precision", "f32"],
+    ["--n-train", "0"],
+    ["--eval-at", "log:12", "--optimizer", "adam", "--loss", "cross-entropy"],
+  ]
 ) {
   Deno.test(`a run killed with SIGKILL and resumed ends identical to an uninterrupted one ${extra.join(" ")}`, async () => {
     const dir = await Deno.makeTempDir();
