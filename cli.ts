@@ -28,6 +28,7 @@ import {
   runSettings,
 } from "./src/cli_args.ts";
 import { resumeRun, runToFolder } from "./src/run.ts";
+import { parseSaveData } from "./src/data_store.ts";
 import type { EpochMetrics, Trainer } from "./src/train.ts";
 import { formatSummary } from "./src/summary.ts";
 import { sweepCommand } from "./src/sweep_cli.ts";
@@ -37,6 +38,7 @@ const TRAIN_FLAGS: FlagSpec[] = [
   ...RUN_OPTION_FLAGS,
   { name: "out", type: "string", path: true },
   { name: "force", type: "boolean" },
+  { name: "save-data", type: "string" },
   { name: "config", type: "string", path: true },
   { name: "resume", type: "string", path: true },
   { name: "quiet", type: "boolean" },
@@ -62,6 +64,11 @@ function trainHelp(): string {
   rows.push(
     ["--out DIR", "run folder to create [default: runs/<timestamp>]"],
     ["--force", "replace an existing, non-empty run folder"],
+    [
+      "--save-data all|once|none",
+      "training and eval data: all = in the run folder, once = one shared copy per distinct " +
+      "data set in data/<hash>/ beside the run folder, none = not saved [default: all]",
+    ],
     ["--config FILE.json", "settings from a JSON file (config.json keys); flags override it"],
     [
       "--resume DIR",
@@ -136,7 +143,9 @@ async function train(argv: string[]): Promise<void> {
     : undefined;
   if (typeof values.resume === "string") {
     const extra = [...Object.keys(flags).map((k) => `--${flagOf(k as keyof RunConfig)}`)];
-    for (const f of ["config", "out", "force"]) if (values[f] !== undefined) extra.push(`--${f}`);
+    for (const f of ["config", "out", "force", "save-data"]) {
+      if (values[f] !== undefined) extra.push(`--${f}`);
+    }
     if (extra.length) {
       throw new ConfigError(
         `Invalid ${
@@ -167,12 +176,14 @@ async function train(argv: string[]): Promise<void> {
   layers.push({ settings: flags });
   const config = resolveConfig(...layers);
   const threads = values.threads === undefined ? fileThreads : parseThreads(values.threads);
+  const saveData = parseSaveData(values["save-data"] ?? "all");
   const out = typeof values.out === "string"
     ? values.out
     : `runs/${new Date().toISOString().replace(/[:.]/g, "-")}`;
   const result = await runToFolder(config, {
     out,
     force: values.force === true,
+    saveData,
     onEvaluation: progress,
     threads,
   });

@@ -91,12 +91,29 @@ export {
   writeFileAtomic,
 } from "./src/run.ts";
 export {
+  DATA_FILES,
+  dataKeys,
+  type DataRef,
+  type DiskEstimate,
+  estimateDisk,
+  estimateRunDisk,
+  formatBytes,
+  parseSaveData,
+  type RunDataFiles,
+  runDataFiles,
+  SAVE_DATA_MODES,
+  type SaveData,
+  STUDENT_ONLY_KEYS,
+  TEACHER_ONLY_KEYS,
+} from "./src/data_store.ts";
+export {
   type Checkpoint,
   CheckpointError,
   decodeCheckpoint,
   encodeCheckpoint,
 } from "./src/checkpoint.ts";
 export { type Provenance, provenance, VERSION } from "./src/version.ts";
+export { NeedsDenoError, requireDeno } from "./src/platform.ts";
 // -- analysis exports (alignment, gradients) below --
 export {
   CORR_EPS,
@@ -150,6 +167,7 @@ export {
   canonicalJson,
   checkSweepFolder,
   configHash,
+  DATA_DIR,
   type GridAxis,
   type JobRunner,
   type JobState,

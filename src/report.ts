@@ -15,9 +15,10 @@
  */
 
 import { SUCCESS_TAU, TAUS } from "./alignment.ts";
-import { ConfigError } from "./config.ts";
+import { ConfigError, formatValue } from "./config.ts";
 import { log10 } from "./detmath.ts";
 import { decodeNpy } from "./npy.ts";
+import type { DataRef } from "./data_store.ts";
 import { isExistingFolder, type LayerResult } from "./run.ts";
 import { readManifest, type SweepManifest } from "./sweep.ts";
 import {
@@ -382,6 +383,14 @@ function axis(
   return { labels: a.values.map((v) => label(key, v)), of: (r) => label(key, r.point[key]) };
 }
 
+/** "1 seed", "3 seeds". */
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** The lowest log10 loss the loss figure's axis shows (the paper's axis went down to −8). */
+const LOSS_FLOOR = -8;
+
 /** Fixed settings of a study, for subtitles: "d = 100, m = 10, p = 1, 30 epochs". */
 function fixedSettings(study: Study, runs: RunData[]): string {
   const c = runs[0].config;
@@ -652,18 +661,43 @@ function lossFigures(study: Study): Figure[] {
         }
       }
     }
+    // A readable y range: the data's, but not below LOSS_FLOOR (the paper's axis went to −8);
+    // curves that go below it are cut there and marked with a triangle where they leave.
+    const lows = data.map((d) => d.lo as number).filter(Number.isFinite);
+    const highs = data.map((d) => d.hi as number).filter(Number.isFinite);
+    const yDomain: [number, number] = [
+      Math.max(LOSS_FLOOR, Math.floor(Math.min(...lows))),
+      Math.ceil(Math.max(...highs)),
+    ];
+    const exits: Record<string, unknown>[] = [];
+    const left = new Set<string>();
+    for (const d of data) {
+      const key = `${d.col}\u0000${d.series}`;
+      if ((d.y as number) < yDomain[0] && !left.has(key)) {
+        left.add(key);
+        exits.push({ ...d, y: yDomain[0], exit: true });
+      }
+    }
     const t = [title, g.title].filter((x) => x).join(": ");
     return {
       file: `fig3_loss${g.suffix}.svg`,
       title: t,
       caption: "log10 of the eval mean squared error; line: mean over seeds, band: ± one " +
-        "standard deviation" + (dashed ? "; dashed: the exact population MSE (no sampling)." : "."),
+        "standard deviation" + (dashed ? "; dashed: the exact population MSE (no sampling)" : "") +
+        (exits.length
+          ? `; the axis stops at ${yDomain[0]}: a triangle marks where a curve goes below it.`
+          : "."),
       axisTitles: [EPOCH_X, LOSS_Y],
-      spec: linesSpec(data, {
+      spec: linesSpec([...data, ...exits], {
         title: t,
+        yDomain,
+        exits: exits.length > 0,
         subtitle: `${fixedSettings(study, g.runs)}; mean ± std over ${
-          new Set(g.runs.map((r) => r.seed)).size
-        } seeds`,
+          plural(
+            new Set(g.runs.map((r) => r.seed)).size,
+            "seed",
+          )
+        }`,
         panels: { rows: [""], cols: col.labels },
         xTitle: EPOCH_X,
         xInteger: true,
@@ -1335,6 +1369,43 @@ const valueText = (v: unknown): string =>
     ? JSON.stringify(v)
     : String(v);
 
+/** Where the runs' data sets are (`config.json` `meta.data`, see `data_store.ts`). */
+function dataText(runs: RunData[]): string {
+  const refs = runs.map((r) => (r.config.meta as { data?: DataRef } | undefined)?.data);
+  const modes = new Set(refs.map((d) => d?.save ?? "all"));
+  const parts: string[] = [];
+  if (modes.has("once")) {
+    const files = new Set(refs.flatMap((d) => Object.values(d?.files ?? {})));
+    const one = refs.find((d) => d?.save === "once")!;
+    parts.push(
+      runs.length === 1
+        ? `stored once, shared with other runs: ${Object.values(one.files ?? {}).join(", ")}`
+        : `stored once: ${files.size} distinct data files in data/<hash>/, shared by the jobs`,
+    );
+  }
+  if (modes.has("all")) parts.push("in the run folder (train_x.npy … eval_y.npy)");
+  if (modes.has("none")) parts.push("not saved (the same seed and settings regenerate them)");
+  return parts.join("; ");
+}
+
+/**
+ * Settings of a configuration that have no effect on it, left out of the report: Adam's with SGD
+ * and momentum with Adam, the teacher-aware data's with Gaussian data, the Gaussian init's width
+ * with another init, the training subsample when the training set is not larger, the sampling
+ * order with fresh samples.
+ */
+export function inapplicable(c: Record<string, unknown>): Set<string> {
+  const out = new Set<string>();
+  if (c.optimizer !== "adam") ["adamBeta1", "adamBeta2", "adamEps"].forEach((k) => out.add(k));
+  if (c.optimizer === "adam") out.add("momentum");
+  if (c.data !== "teacher-aware") ["awareShift", "awareSpread"].forEach((k) => out.add(k));
+  if (c.init !== undefined && c.init !== "gaussian") out.add("initStd");
+  const nTrain = Number(c.nTrain);
+  if (nTrain === 0 || nTrain <= Number(c.nTrainEval)) out.add("nTrainEval");
+  if (nTrain === 0) out.add("sampling");
+  return out;
+}
+
 /** The configuration section: a sweep's grid, seeds and jobs, then the shared settings. */
 function configHtml(study: Study): string {
   const parts: string[] = [];
@@ -1362,16 +1433,22 @@ function configHtml(study: Study): string {
     const varied = new Set([...study.grid.map((g) => g.key), "meta"]);
     if (study.kind === "sweep") varied.add("seed");
     const c = runs[0].config;
-    const rows = Object.entries(c).filter(([k]) => !varied.has(k)).map((
+    const skip = inapplicable(c);
+    const rows = Object.entries(c).filter(([k]) => !varied.has(k) && !skip.has(k)).map((
       [k, v],
-    ) => [k, valueText(v)]);
+    ) => [k, k === "lr" ? formatValue(v) : valueText(v)]);
+    rows.push(["data files", dataText(runs)]);
     const title = study.kind === "sweep" ? "shared settings (every job)" : "setting";
     parts.push(htmlTable([title, "value"], rows));
     const meta = c.meta as Record<string, unknown> | undefined;
     if (meta) {
       parts.push(
         `<p class="meta">${
-          esc(Object.entries(meta).map(([k, v]) => `${k}: ${valueText(v)}`).join("; "))
+          esc(
+            Object.entries(meta).filter(([k]) => k !== "data").map(([k, v]) =>
+              `${k}: ${valueText(v)}`
+            ).join("; "),
+          )
         }</p>`,
       );
     }

@@ -76,8 +76,8 @@ function faceted(
     ...base,
     data: { values: data.map((d) => ({ ...d, panel: name(d.row, d.col) })) },
     facet: { field: "panel", type: "nominal", sort: order, header: { title: null } },
-    // a single column of panels is laid out as a row instead
-    columns: cols.length === 1 ? Math.min(rows.length, 5) : cols.length,
+    // one row or one column of panels is laid out in rows of at most three
+    columns: rows.length === 1 || cols.length === 1 ? Math.min(order.length, 3) : cols.length,
     spec: { ...size, ...inner },
   };
 }
@@ -174,6 +174,11 @@ export interface LinesOptions {
   band?: boolean;
   /** Draw points on the lines. */
   points?: boolean;
+  /**
+   * Rows with `exit: true` are not part of the lines: each marks where a curve leaves the y
+   * domain (drawn as a triangle at the edge, in the series' colour).
+   */
+  exits?: boolean;
   /** Panel size in pixels. */
   size?: { width: number; height: number };
   /**
@@ -220,12 +225,14 @@ function lineLayers(o: LinesOptions): Spec[] {
     scale: o.yDomain ? { domain: o.yDomain, nice: false } : { zero: false },
   };
   const layers: Spec[] = [];
+  const lines = o.exits ? [{ filter: "!datum.exit" }] : [];
   if (o.band) {
     layers.push({
       mark: { type: "area", opacity: 0.18, clip: true },
       // the series copied to another field, without a legend: the legend comes from the lines
       // alone (a null legend on the same field would remove the merged legend)
       transform: [
+        ...lines,
         ...(o.dashExact ? [{ filter: `datum.kind !== "${LINE_KINDS[1]}"` }] : []),
         { calculate: "datum.series", as: "band" },
       ],
@@ -239,6 +246,7 @@ function lineLayers(o: LinesOptions): Spec[] {
   }
   layers.push({
     mark: { type: "line", strokeWidth: 1.6, clip: true, point: o.points ? { size: 18 } : false },
+    ...(o.exits ? { transform: lines } : {}),
     encoding: {
       ...enc,
       y,
@@ -255,6 +263,13 @@ function lineLayers(o: LinesOptions): Spec[] {
         : {}),
     },
   });
+  if (o.exits) {
+    layers.push({
+      mark: { type: "point", shape: "triangle-down", filled: true, size: 70, opacity: 1 },
+      transform: [{ filter: "datum.exit" }],
+      encoding: { ...enc, y: { ...y, title: o.yTitle } },
+    });
+  }
   return layers;
 }
 

@@ -24,7 +24,8 @@
  *   evaluation and at every `saveCorrAt` epoch (always evaluated), and with them the boundary
  *   observability of the training set, `obs_train_layer<l>_epoch<e>.npy` (teachers × students);
  * - `teacher_w<l>.npy`, `student_init_w<l>.npy`, `student_final_w<l>.npy`;
- * - `train_x.npy`, `train_y.npy` (fixed training set only), `eval_x.npy`, `eval_y.npy`;
+ * - `train_x.npy`, `train_y.npy` (fixed training set only), `eval_x.npy`, `eval_y.npy` with
+ *   `saveData: "all"`; elsewhere or nowhere with `once` and `none` (see `data_store.ts`);
  * - `train_eval_idx.npy`: the rows of the training set that training-set measurements use, when
  *   `nTrainEval` is smaller than the training set;
  * - `checkpoint.bin`: the state after the last completed epoch (see `checkpoint.ts`), replaced
@@ -58,6 +59,15 @@ import { layerOverlaps, OVERLAPS_CSV_HEADER, overlapsCsvRows } from "./overlaps.
 import { type PolishResult, polishTrainer } from "./polish.ts";
 import { type EpochMetrics, Trainer, type TrainerSnapshot } from "./train.ts";
 import { canonicalJson, configHash, type Provenance, provenance } from "./version.ts";
+import { requireDeno } from "./platform.ts";
+import {
+  type DataRef,
+  defaultStore,
+  parseSaveData,
+  resolvePath,
+  type SaveData,
+  storeData,
+} from "./data_store.ts";
 
 /** Options of {@linkcode runToFolder}. */
 export interface RunOptions {
@@ -67,6 +77,10 @@ export interface RunOptions {
   force?: boolean;
   /** Threads of the run's kernels (default 1): the same bits with any count. */
   threads?: number;
+  /** Where the data sets go (see `data_store.ts`) [default: "all", a copy in the run folder]. */
+  saveData?: SaveData;
+  /** The content-addressed store of `saveData: "once"` [default: `data/` beside the run folder]. */
+  dataStore?: string;
   /** Called after every evaluation (progress display), with the measurements per split. */
   onEvaluation?: (m: EpochMetrics, trainer: Trainer, splits: SplitAnalysis[]) => void;
 }
@@ -191,8 +205,12 @@ const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 /** Names of the temporary files of {@linkcode writeFileAtomic}: `<name>.tmp-<pid>`. */
 export const TEMP_FILE: RegExp = /\.tmp-\d+$/;
 
-/** Writes a file atomically: a temporary file in the same folder, fsync, rename. */
+/**
+ * Writes a file atomically: a temporary file in the same folder, fsync, rename.
+ * Deno only: in a browser it throws a `NeedsDenoError`.
+ */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  requireDeno("writeFileAtomic");
   const tmp = `${path}.tmp-${Deno.pid}`;
   const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
   try {
@@ -223,8 +241,10 @@ export async function isExistingFolder(out: string): Promise<boolean> {
 /**
  * Checks that `out` may be used as a run folder: it must not exist (or be an empty folder) unless
  * `force`. Throws a {@linkcode ConfigError} otherwise. Touches nothing.
+ * Deno only: in a browser it throws a `NeedsDenoError`.
  */
 export async function checkOutFolder(out: string, force = false): Promise<void> {
+  requireDeno("checkOutFolder");
   if (!(await isExistingFolder(out)) || force) return;
   for await (const _ of Deno.readDir(out)) {
     const interrupted = await Deno.stat(`${out}/${CHECKPOINT_FILE}`).then(() => true, () => false);
@@ -343,16 +363,40 @@ async function truncateTo(path: string, bytes: number): Promise<void> {
  * Trains a run described by `config` and writes its folder. The folder is checked before anything
  * is computed, created only once the run's memory is allocated, checkpointed after every epoch,
  * and `result.json` is written last.
+ * Deno only: in a browser it throws a `NeedsDenoError`.
  */
 export async function runToFolder(config: RunConfig, opts: RunOptions): Promise<RunResult> {
+  requireDeno("runToFolder");
   await checkOutFolder(opts.out, opts.force);
   using trainer = new Trainer(config, { threads: opts.threads ?? 1 });
   const { out } = opts;
   if (opts.force) await Deno.remove(out, { recursive: true }).catch(() => {});
   await Deno.mkdir(out, { recursive: true });
+  const dataFiles = [];
+  if (trainer.train) {
+    dataFiles.push({ name: "train_x", bytes: npyOf(trainer, trainer.train.x) });
+    dataFiles.push({ name: "train_y", bytes: npyOf(trainer, trainer.train.y) });
+  }
+  dataFiles.push({ name: "eval_x", bytes: npyOf(trainer, trainer.eval.x) });
+  dataFiles.push({ name: "eval_y", bytes: npyOf(trainer, trainer.eval.y) });
+  const data = await storeData(
+    dataFiles,
+    parseSaveData(opts.saveData ?? "all", "saveData"),
+    out,
+    opts.dataStore ?? defaultStore(out),
+    (name, bytes) => writeFileAtomic(`${out}/${name}`, bytes),
+  );
   const meta = provenance(config.precision, config.fma);
-  await writeFileAtomic(`${out}/config.json`, JSON.stringify({ ...config, meta }, null, 2) + "\n");
+  await writeFileAtomic(
+    `${out}/config.json`,
+    JSON.stringify({ ...config, meta: { ...meta, data } }, null, 2) + "\n",
+  );
+  // Every file the run starts from, by path relative to the run folder, with its sha256.
   const files: Record<string, string> = {};
+  for (const f of dataFiles) {
+    const path = data.save === "all" ? `${f.name}.npy` : data.files?.[f.name];
+    if (path !== undefined) files[path] = await sha256Hex(f.bytes);
+  }
   const save = async (name: string, m: Mat) => {
     files[`${name}.npy`] = await saveMat(trainer, out, name, m);
   };
@@ -360,16 +404,10 @@ export async function runToFolder(config: RunConfig, opts: RunOptions): Promise<
     await save(`teacher_w${l}`, trainer.teacher.weights[l]);
     await save(`student_init_w${l}`, trainer.student.weights[l]);
   }
-  if (trainer.train) {
-    await save("train_x", trainer.train.x);
-    await save("train_y", trainer.train.y);
-  }
   if (trainer.trainEvalIndices) {
     const data = trainer.trainEvalIndices;
     await writeFileAtomic(`${out}/train_eval_idx.npy`, encodeNpy({ data, shape: [data.length] }));
   }
-  await save("eval_x", trainer.eval.x);
-  await save("eval_y", trainer.eval.y);
   await writeFileAtomic(`${out}/alignment.csv`, alignmentCsvHeader(TAUS));
   await writeFileAtomic(`${out}/overlaps.csv`, OVERLAPS_CSV_HEADER);
   await writeFileAtomic(`${out}/students.csv`, STUDENTS_CSV_HEADER);
@@ -386,10 +424,14 @@ export async function runToFolder(config: RunConfig, opts: RunOptions): Promise<
 
 /** Writes a matrix of the trainer's memory as `<out>/<name>.npy`; returns the file's sha256. */
 async function saveMat(trainer: Trainer, out: string, name: string, m: Mat): Promise<string> {
-  const data = trainer.kernels.view(m).slice();
-  const bytes = encodeNpy({ data, shape: [m.rows, m.cols] });
+  const bytes = npyOf(trainer, m);
   await writeFileAtomic(`${out}/${name}.npy`, bytes);
   return await sha256Hex(bytes);
+}
+
+/** A matrix of the trainer's memory as `.npy` bytes. */
+function npyOf(trainer: Trainer, m: Mat): Uint8Array {
+  return encodeNpy({ data: trainer.kernels.view(m).slice(), shape: [m.rows, m.cols] });
 }
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
@@ -423,7 +465,7 @@ async function originMismatch(
   for (const [name, sha] of Object.entries(origin.files)) {
     let bytes: Uint8Array;
     try {
-      bytes = await Deno.readFile(`${out}/${name}`);
+      bytes = await Deno.readFile(resolvePath(out, name));
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return `${name} is missing`;
       throw e;
@@ -433,8 +475,22 @@ async function originMismatch(
   return null;
 }
 
-/** Reads a run folder's config.json as a resolved config; a ConfigError if it is not a run. */
+/** The data options a run folder was written with (from `config.json` `meta.data`). */
+async function dataOptions(dir: string): Promise<{ saveData: SaveData; dataStore?: string }> {
+  const ref: DataRef | undefined = JSON.parse(await Deno.readTextFile(`${dir}/config.json`)).meta
+    ?.data;
+  if (!ref) return { saveData: "all" };
+  const first = Object.values(ref.files ?? {})[0];
+  if (ref.save !== "once" || first === undefined) return { saveData: ref.save };
+  return { saveData: "once", dataStore: resolvePath(resolvePath(dir, first), "../..") };
+}
+
+/**
+ * Reads a run folder's config.json as a resolved config; a ConfigError if it is not a run.
+ * Deno only: in a browser it throws a `NeedsDenoError`.
+ */
 export async function readRunConfig(dir: string): Promise<RunConfig> {
+  requireDeno("readRunConfig");
   let text: string;
   try {
     text = await Deno.readTextFile(`${dir}/config.json`);
@@ -460,11 +516,13 @@ export async function readRunConfig(dir: string): Promise<RunConfig> {
  * an uninterrupted run (but for `timing` in result.json). A finished run is returned as it is; a
  * run killed before its first checkpoint starts again from scratch in the same folder.
  * Throws {@linkcode CheckpointError} for a corrupt checkpoint.
+ * Deno only: in a browser it throws a `NeedsDenoError`.
  */
 export async function resumeRun(
   out: string,
   opts: Omit<RunOptions, "out" | "force"> = {},
 ): Promise<{ config: RunConfig; result: RunResult; resumedAt: number | null }> {
+  requireDeno("resumeRun");
   const config = await readRunConfig(out);
   try {
     const result = JSON.parse(await Deno.readTextFile(`${out}/result.json`)) as RunResult;
@@ -477,7 +535,12 @@ export async function resumeRun(
     bytes = await Deno.readFile(`${out}/${CHECKPOINT_FILE}`);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
-    const result = await runToFolder(config, { ...opts, out, force: true });
+    const result = await runToFolder(config, {
+      ...opts,
+      ...(await dataOptions(out)),
+      out,
+      force: true,
+    });
     return { config, result, resumedAt: 0 };
   }
   const ckpt = await decodeCheckpoint<RunState>(bytes, `${out}/${CHECKPOINT_FILE}`);

@@ -14,6 +14,8 @@
  *   fields of `result.final` (snake_case, arrays as `name_i`) and of the final per-layer summaries
  *   in `result.layers` if any (`layer<l>_<field>`), seconds, error; rebuilt from what
  *   is on disk each time a job ends, so any shard or rerun leaves it complete;
+ * - `data/<hash>/`: the distinct data sets of the jobs, one copy each (`saveData: "once"`, the
+ *   default), named by a content hash and referenced from each job's `config.json`;
  * - `log.jsonl`: one line per job start, end or failure (hash, shard, pid, time), appended.
  *
  * Job i (in manifest order: grid points in the order given, the first axis slowest, seeds
@@ -31,7 +33,12 @@ import {
   type RunConfig,
 } from "./config.ts";
 import { type RunResult, writeFileAtomic } from "./run.ts";
+import { parseSaveData, type SaveData } from "./data_store.ts";
 import { canonicalJson, configHash, sha256Prefix } from "./version.ts";
+import { requireDeno } from "./platform.ts";
+
+/** The sweep's content-addressed data store, `<sweep>/data/` (see `data_store.ts`). */
+export const DATA_DIR = "data";
 
 /** One axis of a grid: a config key and the raw values it takes. */
 export interface GridAxis {
@@ -436,8 +443,12 @@ async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
   }
 }
 
-/** Reads `<out>/sweep.json`; null if the folder has none. Throws ConfigError if it is unreadable. */
+/**
+ * Reads `<out>/sweep.json`; null if the folder has none. Throws ConfigError if it is unreadable.
+ * Deno only: in a browser it throws a `NeedsDenoError`.
+ */
 export async function readManifest(out: string): Promise<SweepManifest | null> {
+  requireDeno("readManifest");
   let text: string;
   try {
     text = await Deno.readTextFile(`${out}/sweep.json`);
@@ -455,8 +466,10 @@ export async function readManifest(out: string): Promise<SweepManifest | null> {
 /**
  * Checks that `out` can hold this sweep, touching nothing: it does not exist, is empty, or holds
  * the same sweep (same jobs). Throws a {@linkcode ConfigError} otherwise.
+ * Deno only: in a browser it throws a `NeedsDenoError`.
  */
 export async function checkSweepFolder(out: string, plan: SweepPlan): Promise<void> {
+  requireDeno("checkSweepFolder");
   const info = await statOrNull(out);
   if (!info) return;
   if (!info.isDirectory) {
@@ -488,8 +501,12 @@ export async function checkSweepFolder(out: string, plan: SweepPlan): Promise<vo
 /** The state of one job on disk. */
 export type JobState = "completed" | "failed" | "incomplete" | "pending";
 
-/** The state of a job's folder: result.json, error.json, something else, or nothing. */
+/**
+ * The state of a job's folder: result.json, error.json, something else, or nothing.
+ * Deno only: in a browser it throws a `NeedsDenoError`.
+ */
 export async function jobState(out: string, hash: string): Promise<JobState> {
+  requireDeno("jobState");
   const dir = `${out}/runs/${hash}`;
   if (await statOrNull(`${dir}/result.json`)) return "completed";
   if (await statOrNull(`${dir}/error.json`)) return "failed";
@@ -525,8 +542,10 @@ const csvCell = (v: unknown): string => {
 /**
  * Rebuilds `<out>/sweep.csv` from the manifest and what is on disk: one row per completed or
  * failed job, in manifest order. Returns the number of rows.
+ * Deno only: in a browser it throws a `NeedsDenoError`.
  */
 export async function writeSweepCsv(out: string): Promise<number> {
+  requireDeno("writeSweepCsv");
   const manifest = await readManifest(out);
   if (!manifest) throw new ConfigError(`Folder ${JSON.stringify(out)} is not a sweep`);
   const gridKeys = manifest.grid.map((a) => a.key);
@@ -643,6 +662,11 @@ export interface SweepOptions {
   onProgress?: (p: SweepProgress) => void;
   /** Runs one job (tests); default: a pool of Deno Workers running `runToFolder`. */
   runJob?: JobRunner;
+  /**
+   * Where the jobs' data sets go [default: "once": one copy per distinct data set in
+   * `<out>/data/<hash>/`, referenced from each job's `config.json`; see `data_store.ts`].
+   */
+  saveData?: SaveData;
 }
 
 /** What a sweep did in this process. */
@@ -674,7 +698,7 @@ class WorkerPool {
   #all = new Set<Worker>();
   #waiting: ((w: Worker) => void)[] = [];
 
-  constructor(readonly size: number) {}
+  constructor(readonly size: number, readonly data: { saveData: SaveData; dataStore: string }) {}
 
   #spawn(): Worker {
     const w = new Worker(new URL("./sweep_worker.ts", import.meta.url), { type: "module" });
@@ -710,7 +734,7 @@ class WorkerPool {
         e.preventDefault();
         resolve({ ok: false, crashed: true, error: `worker crashed: ${e.message}` });
       };
-      w.postMessage({ config: job.config, hash: job.hash, out: dir, force, resume });
+      w.postMessage({ config: job.config, hash: job.hash, out: dir, force, resume, ...this.data });
     });
     if (reply.crashed) this.#replace(w);
     else this.#give(w);
@@ -731,8 +755,10 @@ class WorkerPool {
  * from scratch, records failures (a checkpoint that cannot be resumed included) in `error.json`
  * and goes on, and rewrites `sweep.csv` as jobs end. Call {@linkcode checkSweepFolder} first to get usage
  * errors before anything is written (this function calls it too).
+ * Deno only: in a browser it throws a `NeedsDenoError`.
  */
 export async function runSweep(plan: SweepPlan, opts: SweepOptions): Promise<SweepSummary> {
+  requireDeno("runSweep");
   const { out } = opts;
   const shard = opts.shard ?? { index: 0, count: 1 };
   await checkSweepFolder(out, plan);
@@ -785,7 +811,10 @@ export async function runSweep(plan: SweepPlan, opts: SweepOptions): Promise<Swe
     1,
     Math.min(opts.jobs ?? navigator.hardwareConcurrency ?? 1, todo.length || 1),
   );
-  const pool = opts.runJob ? null : new WorkerPool(concurrency);
+  const saveData = parseSaveData(opts.saveData ?? "once", "saveData");
+  const pool = opts.runJob
+    ? null
+    : new WorkerPool(concurrency, { saveData, dataStore: `${out}/${DATA_DIR}` });
   const runJob = opts.runJob ?? pool!.run;
   let completed = 0, running = 0;
   const failures: { hash: string; error: string }[] = [];

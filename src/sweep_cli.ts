@@ -16,6 +16,7 @@ import {
 import {
   checkSweepFolder,
   type GridAxis,
+  jobState,
   parseGrid,
   parseSeeds,
   planSweep,
@@ -23,8 +24,11 @@ import {
   resolveShard,
   runSweep,
   SHARD_ENV,
+  shardJobs,
   type SweepProgress,
 } from "./sweep.ts";
+import { formatBytes, parseSaveData, type SaveData } from "./data_store.ts";
+import { calibrate, estimateSweep, type SweepEstimate } from "./sweep_estimate.ts";
 
 const SWEEP_FLAGS: FlagSpec[] = [
   ...RUN_OPTION_FLAGS,
@@ -36,6 +40,7 @@ const SWEEP_FLAGS: FlagSpec[] = [
   { name: "preset", type: "string" },
   { name: "list-presets", type: "boolean" },
   { name: "out", type: "string", path: true },
+  { name: "save-data", type: "string" },
   { name: "quiet", type: "boolean" },
   { name: "help", type: "boolean" },
 ];
@@ -65,6 +70,11 @@ function sweepHelp(): string {
       "shard count for a Kubernetes Indexed Job (index from JOB_COMPLETION_INDEX)",
     ],
     ["--out DIR", "the sweep folder [default: sweeps/<preset or sweep>-<hash of the jobs>]"],
+    [
+      "--save-data all|once|none",
+      "training and eval data: once = one copy per distinct data set in DIR/data/<hash>/, " +
+      "all = a copy in every job folder, none = not saved [default: once]",
+    ],
     ["--quiet", "no progress line on stderr"],
     ["--help", "this help"],
   ];
@@ -114,6 +124,30 @@ function progressLine(p: SweepProgress): string {
     `elapsed ${clock(p.elapsed)}  ETA ${clock(p.eta)}`;
 }
 
+/** The line printed before a sweep starts: jobs, disk and time estimates. */
+export function estimateLine(
+  total: number,
+  here: number,
+  est: SweepEstimate,
+  saveData: SaveData,
+  workers: number,
+): string {
+  const w = Math.max(1, Math.min(workers, est.jobs || 1));
+  const data = saveData === "none"
+    ? "data not saved"
+    : saveData === "once"
+    ? `${plural(est.dataSets, "data set")} stored once, ${formatBytes(est.dataBytes)}`
+    : `data in every job folder, ${formatBytes(est.dataBytes)}`;
+  const time = est.jobs ? `≈ ${clock(est.seconds)} with ${plural(w, "worker")}` : "nothing to run";
+  const shard = here === total ? "" : `, ${here} in this shard`;
+  return `sweep plan: ${plural(total, "job")}${shard}, ${est.jobs} to run here; disk ≈ ` +
+    `${formatBytes(est.bytes)} when finished (${data}); time ${time} (estimates)`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 /** Runs `cli.ts sweep` with its arguments; returns the exit code. */
 export async function sweepCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, SWEEP_FLAGS);
@@ -150,6 +184,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     },
     envIfGranted,
   );
+  const saveData = parseSaveData(values["save-data"] ?? "once");
   const plan = await planSweep({
     preset: values.preset as string | undefined,
     base,
@@ -161,12 +196,24 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     : `sweeps/${plan.preset ?? "sweep"}-${plan.id}`;
   await checkSweepFolder(out, plan);
 
+  const mine = shardJobs(plan.jobs, shard);
+  const todo = [];
+  for (const job of mine) if ((await jobState(out, job.hash)) !== "completed") todo.push(job);
+  const workers = jobs ?? navigator.hardwareConcurrency ?? 1;
+  const est = estimateSweep(plan.jobs.map((j) => j.config), todo.map((j) => j.config), {
+    saveData,
+    workers,
+    calibration: todo.length ? calibrate(todo[0].config) : null,
+  });
+  console.log(estimateLine(plan.jobs.length, mine.length, est, saveData, workers));
+
   const showProgress = !values.quiet && Deno.stderr.isTerminal();
   const enc = new TextEncoder();
   const summary = await runSweep(plan, {
     out,
     jobs,
     shard,
+    saveData,
     onProgress: showProgress
       ? (p) => Deno.stderr.writeSync(enc.encode(`\r${progressLine(p)}\x1b[K`))
       : undefined,
@@ -174,7 +221,9 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   if (showProgress) Deno.stderr.writeSync(enc.encode("\n"));
   const shardText = shard.count > 1 ? ` (shard ${shard.index}/${shard.count})` : "";
   console.log(
-    `specialize sweep  ${plan.jobs.length} jobs${plan.preset ? `, preset ${plan.preset}` : ""}` +
+    `specialize sweep  ${plural(plan.jobs.length, "job")}${
+      plan.preset ? `, preset ${plan.preset}` : ""
+    }` +
       `${shardText}: ${summary.total} to run here`,
   );
   console.log(
@@ -183,7 +232,10 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   );
   for (const f of summary.failures.slice(0, 5)) console.log(`  failed ${f.hash}: ${f.error}`);
   if (summary.failures.length > 5) console.log(`  … and ${summary.failures.length - 5} more`);
-  console.log(`  wrote ${out}/ (sweep.json, sweep.csv with ${summary.csvRows} rows, runs/<hash>/)`);
+  const dataPart = saveData === "once" ? ", data/<hash>/" : "";
+  console.log(
+    `  wrote ${out}/ (sweep.json, sweep.csv with ${summary.csvRows} rows, runs/<hash>/${dataPart})`,
+  );
   if (summary.failures.length) {
     console.error(
       `error: ${summary.failures.length} of ${summary.total} jobs failed (see ${out}/sweep.csv)`,

@@ -1,6 +1,6 @@
 /**
- * The Deno Worker of a sweep: receives `{ config, hash, out, force, resume }`, trains the run into
- * `out` with {@linkcode runToFolder}, and posts back `{ ok: true, result }` or `{ ok: false, error }`.
+ * The Deno Worker of a sweep: receives `{ config, hash, out, force, resume, saveData, dataStore }`,
+ * trains the run into `out` with {@linkcode runToFolder}, and posts back `{ ok: true, result }` or `{ ok: false, error }`.
  * A job whose folder was left incomplete (`resume`) continues from its checkpoint, or starts again
  * from scratch when it has none (the only case caught): a checkpoint that cannot be resumed
  * (corrupt, truncated, unreadable) fails the job with the reason, which the sweep records in the
@@ -15,6 +15,7 @@
 /// <reference lib="deno.worker" />
 
 import type { RunConfig } from "./config.ts";
+import type { SaveData } from "./data_store.ts";
 import { CHECKPOINT_FILE, resumeRun, type RunResult, runToFolder } from "./run.ts";
 
 /** A job as the sweep posts it. */
@@ -24,6 +25,8 @@ interface JobMessage {
   out: string;
   force: boolean;
   resume: boolean;
+  saveData: SaveData;
+  dataStore: string;
 }
 
 function injectedFailure(hash: string): boolean {
@@ -53,13 +56,13 @@ async function resumeFromCheckpoint(out: string): Promise<RunResult | null> {
 }
 
 self.onmessage = async (e: MessageEvent<JobMessage>) => {
-  const { config, hash, out, force, resume } = e.data;
+  const { config, hash, out, force, resume, saveData, dataStore } = e.data;
   try {
     if (injectedFailure(hash)) {
       throw new Error(`Injected failure of job ${hash} (SPECIALIZE_FAIL_JOB)`);
     }
     const result = (resume && await resumeFromCheckpoint(out)) ||
-      await runToFolder(config, { out, force });
+      await runToFolder(config, { out, force, saveData, dataStore });
     self.postMessage({ ok: true, result });
   } catch (err) {
     const error = (err instanceof Error ? err.message : String(err)).split("\n")[0];
