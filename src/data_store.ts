@@ -222,10 +222,12 @@ export const STUDENT_ONLY_KEYS: readonly (keyof RunConfig)[] = [
   "adamBeta1",
   "adamBeta2",
   "adamEps",
+  "perturbStd",
+  "freezeTop",
 ];
 
 /**
- * Config keys that change the teacher but not the inputs (Gaussian inputs come from their own
+ * Config keys that change the teacher or the labels (label noise) but not the inputs (Gaussian inputs come from their own
  * random stream; teacher-aware inputs depend on the teacher, see {@linkcode dataKeys}).
  */
 export const TEACHER_ONLY_KEYS: readonly (keyof RunConfig)[] = [
@@ -236,6 +238,8 @@ export const TEACHER_ONLY_KEYS: readonly (keyof RunConfig)[] = [
   "biasTuning",
   "standardize",
   "slope",
+  "teacherSlope",
+  "labelNoise",
 ];
 
 function keyWithout(config: RunConfig, drop: readonly (keyof RunConfig)[]): string {
@@ -295,6 +299,8 @@ export function estimateRunDisk(c: RunConfig): DiskEstimate {
   for (let h = 0; h < hidden; h++) {
     const m = c.widths[h], n = c.widths[h] * c.multi;
     corr += matrices * (splits + 1) * npyBytes(m, n, 8);
+    // order parameters: Q (students²) and R (students × teachers) per saved epoch, T once
+    corr += matrices * (npyBytes(n, n, 8) + npyBytes(n, m, 8)) + npyBytes(m, m, 8);
     teachers += m;
     students += n;
   }
@@ -302,7 +308,7 @@ export function estimateRunDisk(c: RunConfig): DiskEstimate {
   const metrics = evals * (4 + 4 * layers + 5) * 19;
   const alignment = evals * splits * teachers * (20 + 2 * 19 + 6 * 3);
   const studentsCsv = evals * splits * students * (22 + 4 * 19);
-  const timeline = splits * teachers * 6 * 18;
+  const timeline = splits * teachers * 6 * 18 + evaluated.size * hidden * 110;
   const json = 2000 + 600 * hidden;
   const subsample = c.nTrain > c.nTrainEval ? 128 + 4 * c.nTrainEval : 0;
   const runBytes = weights + corr + metrics + alignment + studentsCsv + timeline + json + subsample;
