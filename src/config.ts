@@ -620,6 +620,13 @@ function fail(o: OptionSpec, value: unknown, where: string): never {
   throw new ConfigError(`${where}Invalid --${o.flag} ${shown}: expected ${describe(o)}`);
 }
 
+/** The items of a list value: comma-separated text, a JSON array or a single number; null if none. */
+function listItems(v: unknown): unknown[] | null {
+  if (typeof v === "string") return v.trim() === "" ? [] : v.split(",");
+  if (Array.isArray(v)) return v;
+  return typeof v === "number" ? [v] : null;
+}
+
 function toNumber(v: unknown): number {
   if (typeof v === "number") return v;
   if (typeof v === "string" && NUMBER_RE.test(v.trim())) return Number(v.trim());
@@ -701,13 +708,7 @@ function parseValue(o: OptionSpec, v: unknown, where: string): unknown {
         if (!Number.isInteger(k) || k < 2) fail(o, v, where);
         return { log: k };
       }
-      const items = typeof v === "string"
-        ? (v.trim() === "" ? [] : v.split(","))
-        : Array.isArray(v)
-        ? v
-        : typeof v === "number"
-        ? [v]
-        : null;
+      const items = listItems(v);
       if (items === null) return fail(o, v, where);
       const xs = items.map(toNumber);
       if (xs.some((x) => !Number.isInteger(x) || x < 0)) fail(o, v, where);
@@ -720,13 +721,7 @@ function parseValue(o: OptionSpec, v: unknown, where: string): unknown {
       return x;
     }
     case "intList": {
-      const items = typeof v === "string"
-        ? (v.trim() === "" ? [] : v.split(","))
-        : Array.isArray(v)
-        ? v
-        : typeof v === "number"
-        ? [v]
-        : null;
+      const items = listItems(v);
       if (items === null) return fail(o, v, where);
       const xs = items.map(toNumber);
       if (xs.some((x) => !Number.isSafeInteger(x) || !inBounds(o, x))) fail(o, v, where);

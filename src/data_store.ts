@@ -16,6 +16,7 @@
 
 import { ConfigError, type RunConfig } from "./config.ts";
 import { requireDeno } from "./platform.ts";
+import { writeThroughTemp } from "./_files.ts";
 
 /** How a run stores its data sets: its own copy, one shared copy per distinct data set, or none. */
 export type SaveData = "all" | "once" | "none";
@@ -112,17 +113,9 @@ async function exists(path: string): Promise<boolean> {
  */
 async function writeOnce(path: string, bytes: Uint8Array): Promise<void> {
   if (await exists(path)) return;
+  // a random tag as well: sweep workers of one process share the pid
   const tag = crypto.getRandomValues(new Uint32Array(1))[0];
-  const tmp = `${path}.tmp-${Deno.pid}${tag}`;
-  const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
-  try {
-    let off = 0;
-    while (off < bytes.length) off += await f.write(bytes.subarray(off));
-    await f.sync();
-  } finally {
-    f.close();
-  }
-  await Deno.rename(tmp, path);
+  await writeThroughTemp(path, `${path}.tmp-${Deno.pid}${tag}`, bytes);
 }
 
 /**

@@ -60,6 +60,7 @@ import { type PolishResult, polishTrainer } from "./polish.ts";
 import { type EpochMetrics, Trainer, type TrainerSnapshot } from "./train.ts";
 import { canonicalJson, configHash, type Provenance, provenance } from "./version.ts";
 import { requireDeno } from "./platform.ts";
+import { writeThroughTemp } from "./_files.ts";
 import {
   type DataRef,
   defaultStore,
@@ -211,17 +212,11 @@ export const TEMP_FILE: RegExp = /\.tmp-\d+$/;
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   requireDeno("writeFileAtomic");
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
-  try {
-    const bytes = typeof data === "string" ? utf8(data) : data;
-    let off = 0;
-    while (off < bytes.length) off += await f.write(bytes.subarray(off));
-    await f.sync();
-  } finally {
-    f.close();
-  }
-  await Deno.rename(tmp, path);
+  await writeThroughTemp(
+    path,
+    `${path}.tmp-${Deno.pid}`,
+    typeof data === "string" ? utf8(data) : data,
+  );
 }
 
 /**
