@@ -2,6 +2,7 @@
  * Numbers the README states outside the Performance table (see bench_results_test.ts for that):
  * each must equal the file or list it comes from.
  */
+import { OPTIONS } from "../src/config.ts";
 import { MUTANTS } from "../tools/mutants.ts";
 import { assertEquals, assertOk } from "./assert.ts";
 
@@ -16,6 +17,11 @@ Deno.test("README: the mutation check's count is the length of tools/mutants.ts"
   const last = readme.match(/Last\s+run:\s+(\d+)\s+killed,\s+(\d+)\s+survived/);
   assertOk(last, "README states the last run's outcome");
   assertEquals([Number(last[1]), Number(last[2])], [MUTANTS.length, 0]);
+});
+
+Deno.test("mutation check: every run option has a mutant (id starting with its flag)", () => {
+  const missing = OPTIONS.filter((o) => !MUTANTS.some((m) => m.id.startsWith(`${o.flag}-`)));
+  assertEquals(missing.map((o) => o.flag), []);
 });
 
 Deno.test("README: the demo's timings are those of bench/results/demo.json, with its CPU", async () => {
