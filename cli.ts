@@ -14,7 +14,6 @@ import {
   ConfigError,
   flagOf,
   parseThreads,
-  type RawSettings,
   resolveConfig,
   type RunConfig,
   THREADS_HELP,
@@ -23,6 +22,7 @@ import {
   type FlagSpec,
   formatHelpRows,
   parseFlags,
+  readConfigFile,
   RUN_OPTION_FLAGS,
   runOptionHelpRows,
   runSettings,
@@ -88,32 +88,6 @@ Options:
 ${formatHelpRows(rows)}`;
 }
 
-async function readConfigFile(path: string): Promise<RawSettings> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    const why = e instanceof Deno.errors.NotFound
-      ? "no such file"
-      : (e as Error).message.split("\n")[0];
-    throw new ConfigError(`Invalid --config ${JSON.stringify(path)}: cannot read it (${why})`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(
-      `Invalid --config ${JSON.stringify(path)}: not valid JSON (${(e as Error).message})`,
-    );
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ConfigError(
-      `Invalid --config ${JSON.stringify(path)}: expected a JSON object of settings`,
-    );
-  }
-  return value as RawSettings;
-}
-
 function progressLine(m: EpochMetrics, epochs: number): string {
   const g = m.gradNorm.map((x) => x.toExponential(2)).join(" ");
   return `epoch ${String(m.epoch).padStart(String(epochs).length)}/${epochs}  lr ${m.lr}  ` +
@@ -141,6 +115,23 @@ async function train(argv: string[]): Promise<void> {
     ? (m: EpochMetrics, t: Trainer) =>
       Deno.stderr.writeSync(enc.encode(`\r${progressLine(m, t.config.epochs)}\x1b[K`))
     : undefined;
+  // Ctrl-C / SIGTERM: say where the run stopped and how to continue it (the checkpoint stays).
+  let dir = typeof values.resume === "string" ? values.resume : "";
+  let epochs = 0, saved: number | null = null;
+  const onCheckpoint = (e: number, of: number) => (saved = e, epochs = of);
+  const interrupted = (signal: Deno.Signal, code: number) => () => {
+    if (showProgress) Deno.stderr.writeSync(enc.encode("\n"));
+    const where = saved === null ? "before its first checkpoint" : `after epoch ${saved}/${epochs}`;
+    console.error(
+      `interrupted (${signal}) ${where}; continue with: train --resume ${dir || "DIR"}`,
+    );
+    Deno.exit(code);
+  };
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    if (Deno.build.os !== "windows" || signal === "SIGINT") {
+      Deno.addSignalListener(signal, interrupted(signal, code));
+    }
+  }
   if (typeof values.resume === "string") {
     const extra = [...Object.keys(flags).map((k) => `--${flagOf(k as keyof RunConfig)}`)];
     for (const f of ["config", "out", "force", "save-data"]) {
@@ -153,9 +144,12 @@ async function train(argv: string[]): Promise<void> {
         } with --resume: a resumed run keeps its own config.json (only --quiet and --threads are accepted)`,
       );
     }
-    const dir = values.resume;
     const threads = values.threads === undefined ? 1 : parseThreads(values.threads);
-    const { config, result, resumedAt } = await resumeRun(dir, { onEvaluation: progress, threads });
+    const { config, result, resumedAt } = await resumeRun(dir, {
+      onEvaluation: progress,
+      onCheckpoint,
+      threads,
+    });
     if (showProgress) Deno.stderr.writeSync(enc.encode("\n"));
     if (resumedAt === null) console.log(`${dir} is already complete (result.json exists).`);
     else console.log(`Resumed ${dir} after epoch ${resumedAt}.`);
@@ -180,12 +174,14 @@ async function train(argv: string[]): Promise<void> {
   const out = typeof values.out === "string"
     ? values.out
     : `runs/${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  dir = out;
   const result = await runToFolder(config, {
     out,
     force: values.force === true,
     saveData,
     onEvaluation: progress,
     threads,
+    onCheckpoint,
   });
   if (showProgress) Deno.stderr.writeSync(enc.encode("\n"));
   console.log(formatSummary(config, result, out));
@@ -203,10 +199,10 @@ async function main(args: string[]): Promise<number> {
     if (command === "train") await train(rest);
     else if (command === "sweep") return await sweepCommand(rest);
     else if (command === "report") return await reportCommand(rest);
-    else if (
-      command === undefined || command === "--help" || command === "-h" || command === "help"
-    ) {
-      console.log(USAGE);
+    else if (command === "--help" || command === "-h" || command === "help") console.log(USAGE);
+    else if (command === undefined) {
+      console.error(USAGE);
+      return 2;
     } else {
       throw new ConfigError(
         `Unknown command ${JSON.stringify(command)}: expected train, sweep or report (see --help)`,

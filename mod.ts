@@ -116,7 +116,6 @@ export { type Provenance, provenance, VERSION } from "./src/version.ts";
 export { NeedsDenoError, requireDeno } from "./src/platform.ts";
 // -- analysis exports (alignment, gradients) below --
 export {
-  CORR_EPS,
   type Correlation,
   CorrelationAccumulator,
   type CorrelationSums,

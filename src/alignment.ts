@@ -8,10 +8,12 @@
  * - shift: K_j and L_k are the activations of the first sample seen, a = t − K, b = s − L (exact
  *   zero deviations for a node that never varies, and no cancellation for large means);
  * - sums over the data, kept in f64: A_j = Σa_j, Q_j = Σa_j², B_k, R_k likewise, X_jk = Σa_j b_k;
- * - var_j = max(0, Q_j/N − (A_j/N)²), σ_j = sqrt(var_j) (same for students),
- *   cov_jk = X_jk/N − (A_j/N)(B_k/N);
- * - ρ_jk = cov_jk / ((σ_j + ε)(σ_k + ε)) with ε = {@linkcode CORR_EPS}, clipped to [−1, 1];
- *   ρ_jk = 0 when var_j = 0 or var_k = 0 (a dead or constant node: defined, never NaN).
+ * - N²·var_j = N·Q_j − A_j² (same for students, with R_k and B_k), N²·cov_jk = N·X_jk − A_j·B_k;
+ * - ρ_jk = (N·X_jk − A_j·B_k) / (sqrt(N·Q_j − A_j²) · sqrt(N·R_k − B_k²)), the exact Pearson
+ *   correlation, with nothing added to the denominator: it does not change when a layer's
+ *   activations are all scaled by any c > 0 (1e-9 or 1e9), clipped to [−1, 1];
+ *   ρ_jk = 0 only when a variance is zero or below zero by rounding (a dead or constant node:
+ *   defined, never NaN). σ_j = sqrt(var_j) is reported per node.
  *
  * Matrices are teacher × student, row-major Float64Array (row j = teacher j, 0 = strongest).
  * Per chunk, the kernels compute shifted sums in the run's precision; f32 runs add each chunk's
@@ -20,10 +22,8 @@
  */
 
 import { F64Accumulator } from "./_accumulate.ts";
+import { ilogb, pow2 } from "./detmath.ts";
 import type { Kernels, Mat } from "./kernels.ts";
-
-/** The ε added to each standard deviation in the correlation's denominator (activation units). */
-export const CORR_EPS = 1e-8;
 
 /** Thresholds τ of the match counts and the timeline. */
 export const TAUS: readonly number[] = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
@@ -82,6 +82,10 @@ export class CorrelationAccumulator {
   readonly #sqS: F64Accumulator;
   readonly #cross: F64Accumulator;
   #samples = 0;
+  /** Powers of two the deviations are multiplied by (exact), so their sums of squares neither
+   * underflow nor overflow at any scale of the activations; undone in the reported σ. */
+  #scaleT = 1;
+  #scaleS = 1;
 
   /** Allocates the accumulators and scratch for `chunkRows` rows (default 1000). */
   constructor(
@@ -135,13 +139,17 @@ export class CorrelationAccumulator {
       const rows = Math.min(this.chunkRows, t.rows - start);
       const tc = k.rowsOf(t, start, rows), sc = k.rowsOf(s, start, rows);
       if (this.#samples === 0) {
-        // The first sample is the shift of every later one.
+        // The first sample is the shift of every later one; the first chunk sets the scale.
         k.fillRows(this.#shiftT, tc.ptr);
         k.fillRows(this.#shiftS, sc.ptr);
+        this.#scaleT = unitScale(k.view(tc), k.precision);
+        this.#scaleS = unitScale(k.view(sc), k.precision);
       }
       const dt = k.rowsOf(this.#devT, 0, rows), ds = k.rowsOf(this.#devS, 0, rows);
       k.sub(tc, k.rowsOf(this.#shiftT, 0, rows), dt);
       k.sub(sc, k.rowsOf(this.#shiftS, 0, rows), ds);
+      if (this.#scaleT !== 1) k.scale(dt, this.#scaleT);
+      if (this.#scaleS !== 1) k.scale(ds, this.#scaleS);
       this.#sumT.colSums(dt);
       this.#sumS.colSums(ds);
       this.#sqT.colSumsq(dt);
@@ -154,7 +162,7 @@ export class CorrelationAccumulator {
 
   /** The correlation of everything added so far (see the module doc for the formula). */
   result(): Correlation {
-    return finishCorrelation({
+    const c = finishCorrelation({
       samples: this.#samples,
       sumT: this.#sumT.read(),
       sumS: this.#sumS.read(),
@@ -162,7 +170,26 @@ export class CorrelationAccumulator {
       sqS: this.#sqS.read(),
       cross: this.#cross.read(),
     });
+    // σ of the unscaled activations (ρ does not depend on the scale).
+    c.teacherStd.forEach((v, j) => c.teacherStd[j] = v / this.#scaleT);
+    c.studentStd.forEach((v, k) => c.studentStd[k] = v / this.#scaleS);
+    return c;
   }
+}
+
+/**
+ * The power of two that brings the largest |value| of a chunk near 1 (1 for an all-zero chunk),
+ * within what the precision represents exactly.
+ */
+function unitScale(values: ArrayLike<number>, precision: string): number {
+  let max = 0;
+  for (let i = 0; i < values.length; i++) {
+    const a = Math.abs(values[i]);
+    if (a > max) max = a;
+  }
+  if (!(max > 0) || !Number.isFinite(max)) return 1;
+  const limit = precision === "f32" ? 100 : 1000;
+  return pow2(Math.max(-limit, Math.min(limit, -ilogb(max))));
 }
 
 /** Shifted sums of one layer (see the module doc). */
@@ -187,7 +214,7 @@ export interface CorrelationSums {
  * @example
  * ```ts
  * import { finishCorrelation } from "@specialize/specialize";
- * // Two samples: teacher deviations (0, 1), student deviations (0, 2) → ρ ≈ 1.
+ * // Two samples: teacher deviations (0, 1), student deviations (0, 2) → ρ = 1.
  * const c = finishCorrelation({
  *   samples: 2,
  *   sumT: Float64Array.of(1),
@@ -196,28 +223,30 @@ export interface CorrelationSums {
  *   sqS: Float64Array.of(4),
  *   cross: Float64Array.of(2),
  * });
- * console.log(c.corr[0]); // 0.99999998…
+ * console.log(c.corr[0]); // 1
  * ```
  */
 export function finishCorrelation(s: CorrelationSums): Correlation {
   const m = s.sumT.length, n = s.sumS.length, N = s.samples;
   const corr = new Float64Array(m * n);
-  const stdOf = (sum: Float64Array, sq: Float64Array) =>
-    sum.map((a, i) => N > 0 ? Math.sqrt(Math.max(0, sq[i] / N - (a / N) * (a / N))) : 0);
-  const teacherStd = stdOf(s.sumT, s.sqT), studentStd = stdOf(s.sumS, s.sqS);
+  // sqrt(N·Q − A²) = N·σ: scales like the activations, so the ratio below does not depend on scale.
+  const rootOf = (sum: Float64Array, sq: Float64Array) =>
+    sum.map((a, i) => Math.sqrt(Math.max(0, N * sq[i] - a * a)));
+  const rootT = rootOf(s.sumT, s.sqT), rootS = rootOf(s.sumS, s.sqS);
   if (N > 0) {
     for (let j = 0; j < m; j++) {
-      const mt = s.sumT[j] / N, st = teacherStd[j];
-      if (st === 0) continue;
+      const a = s.sumT[j], rt = rootT[j];
+      if (rt === 0) continue;
       for (let c = 0; c < n; c++) {
-        const ss = studentStd[c];
-        if (ss === 0) continue;
-        const cov = s.cross[j * n + c] / N - mt * (s.sumS[c] / N);
-        const r = cov / ((st + CORR_EPS) * (ss + CORR_EPS));
+        const rs = rootS[c];
+        if (rs === 0) continue;
+        const r = (N * s.cross[j * n + c] - a * s.sumS[c]) / rt / rs;
         corr[j * n + c] = Math.max(-1, Math.min(1, r));
       }
     }
   }
+  const teacherStd = rootT.map((r) => N > 0 ? r / N : 0);
+  const studentStd = rootS.map((r) => N > 0 ? r / N : 0);
   return { teachers: m, students: n, samples: N, corr, teacherStd, studentStd };
 }
 

@@ -25,6 +25,7 @@ import {
   TAUS,
   type TeacherSummary,
 } from "./alignment.ts";
+import { csvRow } from "./csv.ts";
 import { CHUNK_ROWS, type DataSet, forEachChunk } from "./data.ts";
 import {
   type BetaLayer,
@@ -504,9 +505,6 @@ export function evaluateTrainer(
 // ---------------------------------------------------------------------------------------------
 // Tidy CSV output.
 
-const cell = (v: number | null | undefined): string =>
-  v === null || v === undefined || Number.isNaN(v) ? "" : String(v);
-
 /**
  * Header of `alignment.csv` for the given thresholds.
  *
@@ -565,9 +563,7 @@ export function alignmentCsvRows(
       const ts = la.teachers, T = ts.taus.length;
       for (let j = 0; j < la.correlation.teachers; j++) {
         const counts = Array.from(ts.nAbove.subarray(j * T, (j + 1) * T));
-        out +=
-          [epoch, sp.name, la.layer, j, ts.bestStudent[j], ts.bestCorr[j], ...counts].join(",") +
-          "\n";
+        out += csvRow([epoch, sp.name, la.layer, j, ts.bestStudent[j], ts.bestCorr[j], ...counts]);
       }
     }
   }
@@ -600,11 +596,18 @@ export function studentsCsvRows(epoch: number, splits: readonly SplitAnalysis[])
   for (const sp of splits) {
     for (const la of sp.layers) {
       for (let k = 0; k < la.correlation.students; k++) {
-        parts.push(
-          `${epoch},${sp.name},${la.layer},${k},${la.students.bestTeacher[k]},` +
-            `${la.students.bestCorr[k]},${la.fanoutNorm[k]},${cell(la.betaNorm[k])},` +
-            `${la.dead[k]},${cell(la.gradSqMean?.[k])}\n`,
-        );
+        parts.push(csvRow([
+          epoch,
+          sp.name,
+          la.layer,
+          k,
+          la.students.bestTeacher[k],
+          la.students.bestCorr[k],
+          la.fanoutNorm[k],
+          la.betaNorm[k],
+          la.dead[k],
+          la.gradSqMean?.[k],
+        ]));
       }
     }
   }
@@ -625,7 +628,7 @@ export function studentsCsvRows(epoch: number, splits: readonly SplitAnalysis[])
 export function timelineCsv(timeline: SpecializationTimeline): string {
   let out = "split,layer,teacher,tau,epoch\n";
   for (const e of timeline.entries()) {
-    out += `${e.split},${e.layer},${e.teacher},${e.tau},${cell(e.epoch)}\n`;
+    out += csvRow([e.split, e.layer, e.teacher, e.tau, e.epoch]);
   }
   return out;
 }

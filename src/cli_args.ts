@@ -72,6 +72,32 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
+/** Edit distance (insertions, deletions, substitutions, swaps of neighbours) of two strings. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/** The known flag nearest to a misspelt one (a few edits away, or a prefix of it), or null. */
+function closest(name: string, known: string[]): string | null {
+  let best: string | null = null, bestD = Infinity;
+  for (const k of known) {
+    const d = k.startsWith(name) && name.length >= 3 ? 0.5 : distance(name, k);
+    if (d < bestD) best = k, bestD = d;
+  }
+  return bestD <= (name.length >= 4 ? 2 : name.length === 3 ? 1 : 0.5) ? best : null;
+}
+
 /** Parses argv strictly; any problem becomes a one-line {@linkcode ConfigError}. */
 export function parseFlags(argv: string[], flags: FlagSpec[]): ParsedArgs {
   const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {};
@@ -85,6 +111,22 @@ export function parseFlags(argv: string[], flags: FlagSpec[]): ParsedArgs {
       args.push(`${argv[i]}=${next}`);
       i++;
     } else args.push(argv[i]);
+  }
+  for (const a of argv) {
+    if (a === "--") break;
+    if (!a.startsWith("--")) continue;
+    const name = a.slice(2).split("=")[0];
+    const known = options[name] ??
+      (name.startsWith("no-") && options[name.slice(3)]?.type === "boolean" ? {} : undefined);
+    if (!known) {
+      const booleans = Object.keys(options).filter((k) => options[k].type === "boolean");
+      const near = name.startsWith("no-")
+        ? closest(name.slice(3), booleans)?.replace(/^/, "no-")
+        : closest(name, Object.keys(options));
+      throw new ConfigError(
+        `Unknown option --${name}${near ? `; did you mean --${near}?` : ""} (see --help)`,
+      );
+    }
   }
   let parsed: ParsedArgs;
   try {
@@ -135,4 +177,31 @@ export function runOptionHelpRows(skip: (keyof RunConfig)[] = []): [string, stri
 export function formatHelpRows(rows: [string, string][]): string {
   const w = Math.max(...rows.map((r) => r[0].length)) + 2;
   return rows.map(([a, b]) => `  ${a.padEnd(w)}${b}`).join("\n");
+}
+
+/** Reads a `--config` JSON file of settings; a one-line {@linkcode ConfigError} if unusable. */
+export async function readConfigFile(path: string): Promise<RawSettings> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "no such file"
+      : (e as Error).message.split("\n")[0];
+    throw new ConfigError(`Invalid --config ${JSON.stringify(path)}: cannot read it (${why})`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(
+      `Invalid --config ${JSON.stringify(path)}: not valid JSON (${(e as Error).message})`,
+    );
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(
+      `Invalid --config ${JSON.stringify(path)}: expected a JSON object of settings`,
+    );
+  }
+  return value as RawSettings;
 }

@@ -401,3 +401,22 @@ function scaleSubnormal(z: number, n: number): number {
   // multiplication rounds (as C's ldexp does).
   return z * fromWords((n + 600 + 1023) << 20, 0) * fromWords((1023 - 600) << 20, 0);
 }
+
+/**
+ * The binary exponent of a finite non-zero x: the integer e with 2^e ≤ |x| < 2^(e+1) (C's `ilogb`),
+ * read from the bits (no rounding); NaN for 0, infinities and NaN.
+ */
+export function ilogb(x: number): number {
+  if (x === 0 || !Number.isFinite(x)) return NaN;
+  let e = (hiWord(x) >>> 20) & 0x7ff;
+  if (e === 0) e = ((hiWord(x * TWO54) >>> 20) & 0x7ff) - 54; // subnormal
+  return e - 1023;
+}
+
+/** 2^n exactly, for integers −1022 ≤ n ≤ 1023. */
+export function pow2(n: number): number {
+  if (!Number.isInteger(n) || n < -1022 || n > 1023) {
+    throw new RangeError(`pow2 needs an integer from -1022 to 1023, got ${n}`);
+  }
+  return fromWords((n + 1023) << 20, 0);
+}

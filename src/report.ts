@@ -16,6 +16,7 @@
 
 import { SUCCESS_TAU, TAUS } from "./alignment.ts";
 import { ConfigError, formatValue } from "./config.ts";
+import { csvRow } from "./csv.ts";
 import { log10 } from "./detmath.ts";
 import { decodeNpy } from "./npy.ts";
 import type { DataRef } from "./data_store.ts";
@@ -1227,13 +1228,8 @@ interface Table {
   show: boolean;
 }
 
-const csvCell = (v: string | number): string => {
-  const s = typeof v === "number" ? (Number.isFinite(v) ? String(v) : "") : v;
-  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-};
-
 function toCsv(t: Table): string {
-  return [t.columns, ...t.rows].map((r) => r.map(csvCell).join(",")).join("\n") + "\n";
+  return [t.columns, ...t.rows].map((r) => csvRow(r)).join("");
 }
 
 /** Per layer of a run (or per grid point of a sweep): the end-of-training summary. */

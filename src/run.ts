@@ -54,6 +54,7 @@ import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from "./checkpoin
 import { ConfigError, lrAt, type RawSettings, resolveConfig, type RunConfig } from "./config.ts";
 import type { SampleGradientStats } from "./gradients.ts";
 import type { Mat } from "./kernels.ts";
+import { csvRow } from "./csv.ts";
 import { encodeNpy } from "./npy.ts";
 import { layerOverlaps, OVERLAPS_CSV_HEADER, overlapsCsvRows } from "./overlaps.ts";
 import { type PolishResult, polishTrainer } from "./polish.ts";
@@ -84,6 +85,9 @@ export interface RunOptions {
   dataStore?: string;
   /** Called after every evaluation (progress display), with the measurements per split. */
   onEvaluation?: (m: EpochMetrics, trainer: Trainer, splits: SplitAnalysis[]) => void;
+  /** Called after every checkpoint with the epochs it holds (what a resume continues from) and
+   * the run's epochs. */
+  onCheckpoint?: (epoch: number, epochs: number) => void;
 }
 
 /** Where a run diverged: the epoch and the first non-finite quantity found. */
@@ -260,8 +264,8 @@ export async function checkOutFolder(out: string, force = false): Promise<void> 
 function metricsRow(m: EpochMetrics, splits: SplitAnalysis[]): string {
   const b = m.batchGradNorm;
   const ce = m.evalCe === undefined ? [] : [m.trainCe, m.evalCe, m.trainAcc, m.evalAcc];
-  const batch = m.gradNorm.flatMap((_, l) => b ? [String(b.mean[l]), String(b.max[l])] : ["", ""]);
-  return [
+  const batch = m.gradNorm.flatMap((_, l) => b ? [b.mean[l], b.max[l]] : [null, null]);
+  return csvRow([
     m.epoch,
     m.lr,
     m.trainMse,
@@ -271,8 +275,7 @@ function metricsRow(m: EpochMetrics, splits: SplitAnalysis[]): string {
     ...m.gradNorm,
     ...batch,
     ...gradientCsvValues(splits),
-  ]
-    .join(",") + "\n";
+  ]);
 }
 
 /** Whether a file exists. */
@@ -710,6 +713,7 @@ async function trainAndRecord(
     };
     const bytes = await encodeCheckpoint({ state: runState, blobs: snap.blobs });
     await writeFileAtomic(`${out}/${CHECKPOINT_FILE}`, bytes);
+    opts.onCheckpoint?.(trainer.epoch, config.epochs);
   };
 
   let polish: PolishResult | null = state?.polish ?? null;

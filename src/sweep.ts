@@ -25,6 +25,7 @@
 
 import {
   ConfigError,
+  flagOf,
   formatValue,
   keyOfFlag,
   OPTIONS,
@@ -32,6 +33,7 @@ import {
   resolveConfig,
   type RunConfig,
 } from "./config.ts";
+import { csvCell } from "./csv.ts";
 import { type RunResult, writeFileAtomic } from "./run.ts";
 import { parseSaveData, type SaveData } from "./data_store.ts";
 import { canonicalJson, configHash, sha256Prefix } from "./version.ts";
@@ -254,6 +256,15 @@ export function parseGrid(arg: string): GridAxis {
   }
   const key = keyOf(m[1], arg);
   const sep = LIST_KEYS.has(key) ? ";" : ",";
+  if (sep === ";" && !m[2].includes(";") && m[2].includes(",")) {
+    // "widths=10,20" would be ONE job with a 10-20 teacher: an axis lists values with ";".
+    const parts = m[2].split(",").map((v) => v.trim());
+    throw new ConfigError(
+      `Invalid --grid ${JSON.stringify(arg)}: values of ${m[1]} are separated by ";" ` +
+        `(--grid "${m[1]}=${parts.join(";")}" for ${parts.length} values); one value ` +
+        `${m[2].trim()} is a run option (--${flagOf(key)} ${m[2].trim()}), not an axis`,
+    );
+  }
   const values = m[2].split(sep).map((v) => v.trim());
   if (values.some((v) => v === "")) {
     throw new ConfigError(
@@ -534,11 +545,6 @@ export function flattenNumbers(value: unknown, prefix = ""): Record<string, numb
   return out;
 }
 
-const csvCell = (v: unknown): string => {
-  const s = v === undefined || v === null ? "" : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-};
-
 /**
  * Rebuilds `<out>/sweep.csv` from the manifest and what is on disk: one row per completed or
  * failed job, in manifest order. Returns the number of rows.
@@ -549,6 +555,10 @@ export async function writeSweepCsv(out: string): Promise<number> {
   const manifest = await readManifest(out);
   if (!manifest) throw new ConfigError(`Folder ${JSON.stringify(out)} is not a sweep`);
   const gridKeys = manifest.grid.map((a) => a.key);
+  // A final metric named like a grid key or a fixed column (lr, when lr is an axis) gets the
+  // prefix final_, so no column name repeats and the grid value stays as given.
+  const fixed = new Set(["hash", "status", ...gridKeys, "seed", "seconds", "error"]);
+  const metricName = (k: string) => fixed.has(k) ? `final_${k}` : k;
   const rows: Record<string, unknown>[] = [];
   const metricCols: string[] = [];
   const seenCols = new Set<string>();
@@ -571,7 +581,8 @@ export async function writeSweepCsv(out: string): Promise<number> {
           Object.assign(metrics, flattenNumbers(fields, `layer${layer ?? i}`));
         }
       }
-      for (const [k, v] of Object.entries(metrics)) {
+      for (const [name, v] of Object.entries(metrics)) {
+        const k = metricName(name);
         if (!seenCols.has(k)) seenCols.add(k), metricCols.push(k);
         row[k] = v;
       }

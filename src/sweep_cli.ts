@@ -9,6 +9,7 @@ import {
   type FlagSpec,
   formatHelpRows,
   parseFlags,
+  readConfigFile,
   RUN_OPTION_FLAGS,
   runOptionHelpRows,
   runSettings,
@@ -41,6 +42,8 @@ const SWEEP_FLAGS: FlagSpec[] = [
   { name: "list-presets", type: "boolean" },
   { name: "out", type: "string", path: true },
   { name: "save-data", type: "string" },
+  { name: "config", type: "string", path: true },
+  { name: "force", type: "boolean" },
   { name: "quiet", type: "boolean" },
   { name: "help", type: "boolean" },
 ];
@@ -75,6 +78,8 @@ function sweepHelp(): string {
       "training and eval data: once = one copy per distinct data set in DIR/data/<hash>/, " +
       "all = a copy in every job folder, none = not saved [default: once]",
     ],
+    ["--config FILE.json", "base settings from a JSON file (config.json keys); flags override it"],
+    ["--force", "replace an existing sweep folder (all its jobs run again; not with shards)"],
     ["--quiet", "no progress line on stderr"],
     ["--help", "this help"],
   ];
@@ -162,7 +167,11 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   if (positionals.length) {
     throw new ConfigError(`Unexpected argument ${JSON.stringify(positionals[0])} (see --help)`);
   }
-  const base = runSettings(values);
+  const flags = runSettings(values);
+  const file = typeof values.config === "string" ? await readConfigFile(values.config) : {};
+  delete file.meta;
+  if (typeof values.seeds === "string") delete file.seed; // --seeds replaces the file's seed
+  const base = { ...file, ...flags };
   const grid: GridAxis[] = ((values.grid as string[] | undefined) ?? []).map(parseGrid);
   const seeds = typeof values.seeds === "string" ? parseSeeds(values.seeds) : undefined;
   if (seeds && base.seed !== undefined) {
@@ -194,7 +203,17 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const out = typeof values.out === "string"
     ? values.out
     : `sweeps/${plan.preset ?? "sweep"}-${plan.id}`;
-  await checkSweepFolder(out, plan);
+  if (values.force) {
+    if (shard.count > 1) {
+      throw new ConfigError(
+        `Invalid --force with shard ${shard.index}/${shard.count}: it would delete the other ` +
+          `shards' jobs; remove the folder once, then start the shards`,
+      );
+    }
+    await Deno.remove(out, { recursive: true }).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+  } else await checkSweepFolder(out, plan);
 
   const mine = shardJobs(plan.jobs, shard);
   const todo = [];

@@ -4,13 +4,14 @@
  * matrices with known answers.
  */
 import {
-  CORR_EPS,
   CorrelationAccumulator,
   SpecializationTimeline,
   summarizeStudents,
   summarizeTeachers,
 } from "../src/alignment.ts";
-import { Analyzer } from "../src/analysis.ts";
+import { Analyzer, evaluateTrainer } from "../src/analysis.ts";
+import { resolveConfig } from "../src/config.ts";
+import { Trainer } from "../src/train.ts";
 import { Kernels, type Precision } from "../src/kernels.ts";
 import { Network } from "../src/network.ts";
 import { Rng } from "../src/rng.ts";
@@ -45,7 +46,7 @@ function refCorrelation(
       if (st[j] === 0 || ss[k] === 0) continue;
       let c = 0;
       for (let r = 0; r < rows; r++) c += (t[r * m + j] - mt[j]) * (s[r * n + k] - ms[k]);
-      out[j * n + k] = (c / rows) / ((st[j] + CORR_EPS) * (ss[k] + CORR_EPS));
+      out[j * n + k] = (c / rows) / (st[j] * ss[k]);
     }
   }
   return out;
@@ -213,9 +214,8 @@ for (const precision of ["f32", "f64"] as Precision[]) {
             const r = la.correlation.corr[j * n + twin[l][j]];
             const st = teacherStd[j], ss = studentStd[twin[l][j]];
             assertOk(st > 0.01, `layer ${l} teacher ${j} hardly varies (std ${st})`);
-            // 1 up to the ε of the denominator.
-            const one = st * ss / ((st + CORR_EPS) * (ss + CORR_EPS));
-            assertAlmostEquals(r, one, tol, `layer ${l} teacher ${j} with its twin ${twin[l][j]}`);
+            assertOk(ss > 0, `layer ${l}: the twin of teacher ${j} does not vary`);
+            assertAlmostEquals(r, 1, tol, `layer ${l} teacher ${j} with its twin ${twin[l][j]}`);
             assertEquals(la.teachers.bestStudent[j], twin[l][j]);
             assertEquals(la.students.bestTeacher[twin[l][j]], j);
           }
@@ -301,4 +301,54 @@ Deno.test("Specialization timeline records the first epoch above each τ", () =>
   const never = new SpecializationTimeline();
   never.record("eval", 0, 0, [0.1]);
   assertOk(never.entries().every((e) => e.epoch === null));
+});
+
+Deno.test("the correlation is exact at any scale: activations × c give the same ρ (table)", () => {
+  const rows = 1500, m = 3, n = 4;
+  const rng = new Rng(11);
+  const t = new Float64Array(rows * m), s = new Float64Array(rows * n);
+  for (let r = 0; r < rows; r++) {
+    const z = rng.normal();
+    for (let j = 0; j < m; j++) t[r * m + j] = Math.max(0, z + rng.normal() * (j + 1) * 0.3);
+    for (let k = 0; k < n; k++) s[r * n + k] = Math.max(0, (k % 2 ? -z : z) + rng.normal() * k);
+  }
+  const want = refCorrelation(t, s, rows, m, n);
+  for (const precision of ["f64", "f32"] as Precision[]) {
+    const tol = precision === "f64" ? 1e-12 : 2e-5;
+    for (const c of [1e-30, 1e-9, 1e-7, 1e-3, 1, 1e3, 1e9, 1e30]) {
+      const k = new Kernels(precision);
+      const tm = k.alloc(rows, m), sm = k.alloc(rows, n);
+      k.view(tm).set(t.map((v) => v * c));
+      k.view(sm).set(s.map((v) => v * c));
+      const acc = new CorrelationAccumulator(k, { teachers: m, students: n, chunkRows: 700 });
+      acc.add(tm, sm);
+      const res = acc.result(), got = res.corr;
+      let s0 = 0, s1 = 0;
+      for (let r = 0; r < rows; r++) s0 += t[r * m], s1 += t[r * m] * t[r * m];
+      const std0 = Math.sqrt(s1 / rows - (s0 / rows) * (s0 / rows));
+      assertAlmostEquals(res.teacherStd[0] / c / std0, 1, tol * 10, `σ at scale ${c}`);
+      for (let i = 0; i < m * n; i++) {
+        assertAlmostEquals(got[i], want[i], tol, `${precision}, scale ${c}, pair ${i}`);
+      }
+      assertOk(want.some((v) => Math.abs(v) > 0.5), "the table has strong correlations");
+    }
+  }
+});
+
+Deno.test("a run's correlations do not depend on the scale of the data (--data-std 1e-7, --teacher-bias 0)", () => {
+  const corr = (dataStd: number, initStd: number) => {
+    const t = new Trainer(resolveConfig({
+      settings: { d: 8, widths: [4], outputs: 3, multi: 3, nTrain: 400, nEval: 300, dataStd },
+    }, { settings: { teacherBias: 0, initStd, epochs: 1, iters: 1 } }));
+    return evaluateTrainer(t).splits.map((sp) => Array.from(sp.layers[0].correlation.corr));
+  };
+  const ref = corr(1, 0.005);
+  for (const [dataStd, initStd] of [[1e-7, 0.005], [1, 1e-9], [1e-7, 1e-9], [1e6, 0.005]]) {
+    const got = corr(dataStd, initStd);
+    got.forEach((split, i) =>
+      split.forEach((v, k) =>
+        assertAlmostEquals(v, ref[i][k], 1e-9, `data-std ${dataStd}, init-std ${initStd}, ${k}`)
+      )
+    );
+  }
 });

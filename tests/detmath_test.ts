@@ -3,7 +3,7 @@
  * functions over millions of inputs, exact on special values, and fixed golden bits (the point of
  * the module: the same bits on every engine).
  */
-import { exp, log, log10, pow } from "../src/detmath.ts";
+import { exp, ilogb, log, log10, pow, pow2 } from "../src/detmath.ts";
 import { assertEquals, assertOk } from "./assert.ts";
 
 const F = new Float64Array(1);
@@ -110,4 +110,21 @@ Deno.test("golden bits: the same on every engine, forever", () => {
   assertEquals(exp(-0.1), 0.9048374180359595);
   assertEquals(pow(10, -5), 0.000009999999999999999);
   assertEquals(log10(2), 0.3010299956639812);
+});
+
+Deno.test("ilogb and pow2: exact exponents and powers of two (table)", () => {
+  const cases: [number, number][] = [
+    [1, 0],
+    [1.5, 0],
+    [2, 1],
+    [0.75, -1],
+    [-8, 3],
+    [1e-300, -997],
+    [5e-324, -1074],
+    [2.2250738585072014e-308, -1022],
+    [1.7976931348623157e308, 1023],
+  ];
+  for (const [x, e] of cases) assertEquals(ilogb(x), e, `ilogb(${x})`);
+  for (const x of [0, NaN, Infinity]) assertOk(Number.isNaN(ilogb(x)));
+  for (let n = -1022; n <= 1023; n++) assertEquals(pow2(n), 2 ** n);
 });
