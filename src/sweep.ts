@@ -509,6 +509,43 @@ export async function checkSweepFolder(out: string, plan: SweepPlan): Promise<vo
   }
 }
 
+/** Seconds after which a job lock whose holder stopped refreshing it counts as abandoned. */
+export const LOCK_STALE_SECONDS = 300;
+
+/**
+ * Takes the lock of a job, `runs/<hash>.lock`, created exclusively (one winner among processes and
+ * machines sharing the folder); its holder refreshes its time every minute while the job runs.
+ * Returns a release function, or null when another process holds it ("running elsewhere"). A lock
+ * not refreshed for {@linkcode LOCK_STALE_SECONDS} (its process was killed) is taken over.
+ */
+export async function lockJob(out: string, hash: string): Promise<(() => Promise<void>) | null> {
+  const path = `${out}/runs/${hash}.lock`;
+  const text = JSON.stringify({ pid: Deno.pid, time: new Date().toISOString() }) + "\n";
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await Deno.writeTextFile(path, text, { createNew: true });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      const info = await Deno.stat(path).catch(() => null);
+      const age = info?.mtime ? (Date.now() - info.mtime.getTime()) / 1000 : 0;
+      if (attempt === 0 && info && age > LOCK_STALE_SECONDS) {
+        await Deno.remove(path).catch(() => {});
+        continue;
+      }
+      return null;
+    }
+    const beat = setInterval(() => {
+      const now = new Date();
+      Deno.utime(path, now, now).catch(() => {});
+    }, 60_000);
+    return async () => {
+      clearInterval(beat);
+      await Deno.remove(path).catch(() => {});
+    };
+  }
+  return null;
+}
+
 /** The state of one job on disk. */
 export type JobState = "completed" | "failed" | "incomplete" | "pending";
 
@@ -637,6 +674,8 @@ export interface SweepProgress {
   total: number;
   /** Finished earlier, skipped. */
   skipped: number;
+  /** Run by another process (locked by it, or finished by it meanwhile), skipped. */
+  elsewhere: number;
   /** Completed in this process. */
   completed: number;
   /** Failed in this process. */
@@ -686,6 +725,8 @@ export interface SweepSummary {
   total: number;
   /** Finished before, skipped. */
   skipped: number;
+  /** Run by another process (locked by it, or finished by it meanwhile), skipped. */
+  elsewhere: number;
   /** Completed now. */
   completed: number;
   /** Failed now: hash and error message. */
@@ -827,15 +868,16 @@ export async function runSweep(plan: SweepPlan, opts: SweepOptions): Promise<Swe
     ? null
     : new WorkerPool(concurrency, { saveData, dataStore: `${out}/${DATA_DIR}` });
   const runJob = opts.runJob ?? pool!.run;
-  let completed = 0, running = 0;
+  let completed = 0, running = 0, elsewhere = 0;
   const failures: { hash: string; error: string }[] = [];
   const progress = () => {
     const elapsed = (performance.now() - t0) / 1000;
-    const done = completed + failures.length;
+    const done = completed + failures.length + elsewhere;
     const left = todo.length - done;
     opts.onProgress?.({
       total: mine.length,
       skipped,
+      elsewhere,
       completed,
       failed: failures.length,
       running,
@@ -849,6 +891,20 @@ export async function runSweep(plan: SweepPlan, opts: SweepOptions): Promise<Swe
     while (next < todo.length) {
       const { job, force, resume } = todo[next++];
       const dir = `${out}/runs/${job.hash}`;
+      const release = await lockJob(out, job.hash);
+      if (!release) {
+        elsewhere++;
+        await log("elsewhere", job);
+        progress();
+        continue;
+      }
+      // another process may have finished it between the scan and the lock
+      if (await jobState(out, job.hash) === "completed") {
+        await release();
+        elsewhere++;
+        progress();
+        continue;
+      }
       running++;
       progress();
       await log("start", job);
@@ -871,6 +927,8 @@ export async function runSweep(plan: SweepPlan, opts: SweepOptions): Promise<Swe
           ) + "\n",
         );
         await log("failed", job, { seconds, error });
+      } finally {
+        await release();
       }
       running--;
       await refreshCsv();
@@ -886,6 +944,7 @@ export async function runSweep(plan: SweepPlan, opts: SweepOptions): Promise<Swe
   return {
     total: mine.length,
     skipped,
+    elsewhere,
     completed,
     failures,
     seconds: (performance.now() - t0) / 1000,
@@ -898,12 +957,52 @@ export const SHARD_ENV = [
   "SLURM_ARRAY_TASK_ID",
   "SLURM_ARRAY_TASK_COUNT",
   "SLURM_ARRAY_TASK_MIN",
+  "SLURM_ARRAY_TASK_STEP",
   "JOB_COMPLETION_INDEX",
 ] as const;
 
+const SLURM_ENV = SHARD_ENV.filter((v) => v.startsWith("SLURM_"));
+
 /**
- * Decides the shard: `--shard i/N` if given; else Slurm's SLURM_ARRAY_TASK_ID (minus
- * SLURM_ARRAY_TASK_MIN, if set) of SLURM_ARRAY_TASK_COUNT; else Kubernetes' JOB_COMPLETION_INDEX of
+ * The shard of a Slurm array task: index (ID − MIN) / STEP of COUNT (`--array=1-7:2` → ids 1, 3, 5,
+ * 7 → shards 0, 1, 2, 3 of 4), or null outside an array. A partial or malformed environment (a
+ * variable unset, unreadable, empty or not an integer; an id off the array's steps) is refused.
+ */
+function slurmShard(env: (name: string) => string | undefined): Shard | null {
+  const v = Object.fromEntries(SLURM_ENV.map((n) => [n, env(n)]));
+  const set = SLURM_ENV.filter((n) => v[n] !== undefined);
+  if (set.length === 0) return null;
+  const missing = SLURM_ENV.filter((n) => v[n] === undefined);
+  if (missing.length) {
+    throw new ConfigError(
+      `Slurm array environment is partial: ${missing.join(", ")} not set or not readable ` +
+        `(grant --allow-env=${SLURM_ENV.join(",")}, or pass --shard i/N)`,
+    );
+  }
+  const num: Record<string, number> = {};
+  for (const n of SLURM_ENV) {
+    const text = v[n]!.trim();
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+      throw new ConfigError(`Invalid ${n} ${JSON.stringify(v[n])}: expected an integer ≥ 0`);
+    }
+    num[n] = Number(text);
+  }
+  const id = num.SLURM_ARRAY_TASK_ID, min = num.SLURM_ARRAY_TASK_MIN;
+  const step = num.SLURM_ARRAY_TASK_STEP, count = num.SLURM_ARRAY_TASK_COUNT;
+  const what = `SLURM_ARRAY_TASK_ID ${id}, _MIN ${min}, _STEP ${step}, _COUNT ${count}`;
+  if (step < 1 || count < 1 || id < min || (id - min) % step !== 0 || (id - min) / step >= count) {
+    throw new ConfigError(
+      `Invalid Slurm array environment (${what}): the id is not one of min + k·step for ` +
+        `k < count; use --array=A-B or A-B:S, or --shard i/N`,
+    );
+  }
+  return { index: (id - min) / step, count };
+}
+
+/**
+ * Decides the shard: `--shard i/N` if given; else Slurm's (SLURM_ARRAY_TASK_ID −
+ * SLURM_ARRAY_TASK_MIN) / SLURM_ARRAY_TASK_STEP of SLURM_ARRAY_TASK_COUNT (all four required, see
+ * the Slurm rules above); else Kubernetes' JOB_COMPLETION_INDEX of
  * `--shard-count`; else the whole sweep. `env` returns a variable's value or undefined.
  */
 export function resolveShard(
@@ -925,11 +1024,9 @@ export function resolveShard(
       );
     }
   }
-  const slurmId = env("SLURM_ARRAY_TASK_ID"), slurmCount = env("SLURM_ARRAY_TASK_COUNT");
-  if (slurmId !== undefined && slurmCount !== undefined && count === undefined) {
-    const min = Number(env("SLURM_ARRAY_TASK_MIN") ?? 0);
-    const index = Number(slurmId) - (Number.isFinite(min) ? min : 0);
-    return parseShard(`${index}/${slurmCount}`, "shard from SLURM_ARRAY_TASK_ID/COUNT");
+  if (count === undefined) {
+    const slurm = slurmShard(env);
+    if (slurm) return slurm;
   }
   const k8s = env("JOB_COMPLETION_INDEX");
   if (count !== undefined) {

@@ -121,7 +121,7 @@ function clock(s: number): string {
 }
 
 function progressLine(p: SweepProgress): string {
-  const done = p.skipped + p.completed + p.failed;
+  const done = p.skipped + p.elsewhere + p.completed + p.failed;
   const width = 24;
   const filled = p.total ? Math.round((done / p.total) * width) : width;
   const bar = "#".repeat(filled) + ".".repeat(width - filled);
@@ -247,7 +247,8 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   );
   console.log(
     `  ${summary.completed} completed, ${summary.skipped} skipped (already finished), ` +
-      `${summary.failures.length} failed in ${summary.seconds.toFixed(1)} s`,
+      `${summary.elsewhere} running or run elsewhere, ${summary.failures.length} failed in ` +
+      `${summary.seconds.toFixed(1)} s`,
   );
   for (const f of summary.failures.slice(0, 5)) console.log(`  failed ${f.hash}: ${f.error}`);
   if (summary.failures.length > 5) console.log(`  … and ${summary.failures.length - 5} more`);

@@ -1,6 +1,8 @@
 import { ConfigError, resolveConfig } from "../src/config.ts";
 import {
   configHash,
+  LOCK_STALE_SECONDS,
+  lockJob,
   parseGrid,
   parseSeeds,
   parseShard,
@@ -8,6 +10,7 @@ import {
   PRESETS,
   resolveShard,
   runSweep,
+  SHARD_ENV,
   shardJobs,
 } from "../src/sweep.ts";
 import { assertEquals, assertOk, assertRejects, assertThrows } from "./assert.ts";
@@ -69,23 +72,21 @@ Deno.test("parseShard and resolveShard: flag, Slurm, Kubernetes, out of range", 
   }
   const env = (vars: Record<string, string>) => (name: string) => vars[name];
   assertEquals(resolveShard({}, env({})), { index: 0, count: 1 });
-  assertEquals(
-    resolveShard({}, env({ SLURM_ARRAY_TASK_ID: "3", SLURM_ARRAY_TASK_COUNT: "4" })),
-    { index: 3, count: 4 },
-  );
-  assertEquals(
-    resolveShard(
-      {},
-      env({ SLURM_ARRAY_TASK_ID: "4", SLURM_ARRAY_TASK_COUNT: "4", SLURM_ARRAY_TASK_MIN: "1" }),
-    ),
-    { index: 3, count: 4 },
-  );
+  const slurm = (id: string, min: string, step: string, count: string) =>
+    env({
+      SLURM_ARRAY_TASK_ID: id,
+      SLURM_ARRAY_TASK_MIN: min,
+      SLURM_ARRAY_TASK_STEP: step,
+      SLURM_ARRAY_TASK_COUNT: count,
+    });
+  assertEquals(resolveShard({}, slurm("3", "0", "1", "4")), { index: 3, count: 4 });
+  assertEquals(resolveShard({}, slurm("4", "1", "1", "4")), { index: 3, count: 4 });
   assertEquals(
     resolveShard({ shardCount: "5" }, env({ JOB_COMPLETION_INDEX: "2" })),
     { index: 2, count: 5 },
   );
   assertEquals(
-    resolveShard({ shard: "1/2" }, env({ SLURM_ARRAY_TASK_ID: "3", SLURM_ARRAY_TASK_COUNT: "4" })),
+    resolveShard({ shard: "1/2" }, slurm("3", "0", "1", "4")),
     { index: 1, count: 2 },
     "the flag wins",
   );
@@ -101,6 +102,54 @@ Deno.test("parseShard and resolveShard: flag, Slurm, Kubernetes, out of range", 
     /i\/N/,
   );
   assertThrows(() => resolveShard({ shardCount: "0" }, env({})), ConfigError, /--shard-count/);
+});
+
+Deno.test("Slurm arrays: every id of contiguous, stepped and 0-based arrays is one shard; partial or malformed environments are refused (table)", () => {
+  const env = (vars: Record<string, string | undefined>) => (name: string) => vars[name];
+  // [--array, ids]: Slurm sets MIN, STEP and COUNT from the spec
+  const arrays: [string, number[], number][] = [
+    ["1-7:2", [1, 3, 5, 7], 2],
+    ["0-3", [0, 1, 2, 3], 1],
+    ["5-9", [5, 6, 7, 8, 9], 1],
+    ["0-15:5", [0, 5, 10, 15], 5],
+  ];
+  for (const [spec, ids, step] of arrays) {
+    const shards = ids.map((id) =>
+      resolveShard(
+        {},
+        env({
+          SLURM_ARRAY_TASK_ID: String(id),
+          SLURM_ARRAY_TASK_MIN: String(ids[0]),
+          SLURM_ARRAY_TASK_STEP: String(step),
+          SLURM_ARRAY_TASK_COUNT: String(ids.length),
+        }),
+      )
+    );
+    assertEquals(shards, ids.map((_, i) => ({ index: i, count: ids.length })), spec);
+  }
+  const full = {
+    SLURM_ARRAY_TASK_ID: "3",
+    SLURM_ARRAY_TASK_MIN: "1",
+    SLURM_ARRAY_TASK_STEP: "2",
+    SLURM_ARRAY_TASK_COUNT: "4",
+  };
+  const bad: [Record<string, string | undefined>, RegExp][] = [
+    [{ ...full, SLURM_ARRAY_TASK_COUNT: undefined }, /partial: SLURM_ARRAY_TASK_COUNT not set/],
+    [{ ...full, SLURM_ARRAY_TASK_STEP: undefined }, /partial: SLURM_ARRAY_TASK_STEP/],
+    [{ SLURM_ARRAY_TASK_ID: "3" }, /partial: SLURM_ARRAY_TASK_COUNT, SLURM_ARRAY_TASK_MIN/],
+    [{ SLURM_ARRAY_TASK_COUNT: "4" }, /partial: SLURM_ARRAY_TASK_ID/],
+    [{ ...full, SLURM_ARRAY_TASK_COUNT: "" }, /Invalid SLURM_ARRAY_TASK_COUNT ""/],
+    [{ ...full, SLURM_ARRAY_TASK_ID: "x" }, /Invalid SLURM_ARRAY_TASK_ID "x"/],
+    [{ ...full, SLURM_ARRAY_TASK_MIN: "-1" }, /Invalid SLURM_ARRAY_TASK_MIN "-1"/],
+    [{ ...full, SLURM_ARRAY_TASK_ID: "4" }, /not one of min \+ k·step/],
+    [{ ...full, SLURM_ARRAY_TASK_ID: "9" }, /not one of min \+ k·step/],
+    [{ ...full, SLURM_ARRAY_TASK_ID: "0" }, /not one of min \+ k·step/],
+    [{ ...full, SLURM_ARRAY_TASK_STEP: "0" }, /not one of min \+ k·step/],
+    [{ ...full, SLURM_ARRAY_TASK_COUNT: "0" }, /not one of min \+ k·step/],
+  ];
+  for (const [vars, pattern] of bad) {
+    assertThrows(() => resolveShard({}, env(vars)), ConfigError, pattern);
+  }
 });
 
 Deno.test("config hash: stable, key-order free, sensitive to every setting", async () => {
@@ -330,8 +379,7 @@ Deno.test("sharding: 3 shard processes into one folder run every job exactly onc
   const dir = await Deno.makeTempDir();
   const out = `${dir}/s`;
   const cli = new URL("../cli.ts", import.meta.url).pathname;
-  const env = "--allow-env=SLURM_ARRAY_TASK_ID,SLURM_ARRAY_TASK_COUNT,SLURM_ARRAY_TASK_MIN," +
-    "JOB_COMPLETION_INDEX";
+  const env = `--allow-env=${SHARD_ENV.join(",")}`;
   const shard = (extra: string[], vars: Record<string, string>) =>
     new Deno.Command(Deno.execPath(), {
       args: [
@@ -356,7 +404,12 @@ Deno.test("sharding: 3 shard processes into one folder run every job exactly onc
     }).output();
   const results = await Promise.all([
     shard(["--shard", "0/3"], {}),
-    shard([], { SLURM_ARRAY_TASK_ID: "1", SLURM_ARRAY_TASK_COUNT: "3" }),
+    shard([], {
+      SLURM_ARRAY_TASK_ID: "3",
+      SLURM_ARRAY_TASK_MIN: "1",
+      SLURM_ARRAY_TASK_STEP: "2",
+      SLURM_ARRAY_TASK_COUNT: "3",
+    }),
     shard(["--shard-count", "3"], { JOB_COMPLETION_INDEX: "2" }),
   ]);
   const dec = new TextDecoder();
@@ -474,5 +527,38 @@ Deno.test("resuming a sweep: a corrupt checkpoint fails the job with the reason,
   const rows = (await Deno.readTextFile(`${dir}/sweep.csv`)).trim().split("\n");
   const row = rows.find((l) => l.startsWith(plan.jobs[1].hash))!;
   assertOk(/,unreadable,.*result\.json is not valid JSON/.test(row), row);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("job locks: one holder at a time, released, abandoned ones taken over", async () => {
+  const out = await Deno.makeTempDir();
+  await Deno.mkdir(`${out}/runs`);
+  const a = await lockJob(out, "abc");
+  assertOk(a, "the first lock is taken");
+  assertEquals(await lockJob(out, "abc"), null, "a second holder is refused (running elsewhere)");
+  assertOk(await lockJob(out, "other"), "locks are per job");
+  await a!();
+  const b = await lockJob(out, "abc");
+  assertOk(b, "free again after release");
+  const old = new Date(Date.now() - (LOCK_STALE_SECONDS + 60) * 1000);
+  await Deno.utime(`${out}/runs/abc.lock`, old, old);
+  const c = await lockJob(out, "abc");
+  assertOk(c, "a lock not refreshed for LOCK_STALE_SECONDS is taken over");
+  await c!();
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("two processes on the same shard never run the same job", async () => {
+  const dir = await Deno.makeTempDir();
+  const out = `${dir}/s`;
+  const go = () =>
+    runCli(["sweep", ...TINY_FLAGS, ...GRID_FLAGS, "--jobs", "1", "--quiet", "--out", out]);
+  const [a, b] = await Promise.all([go(), go()]);
+  assertEquals([a.code, b.code], [0, 0], a.stderr + b.stderr);
+  const counts = await startCounts(out);
+  assertEquals(counts.size, 8);
+  for (const [hash, n] of counts) assertEquals(n, 1, `job ${hash} started ${n} times`);
+  const csv = parseCsv(await Deno.readTextFile(`${out}/sweep.csv`));
+  assertEquals(csv.filter((r) => r.status === "completed").length, 8);
   await Deno.remove(dir, { recursive: true });
 });
