@@ -274,10 +274,34 @@ async function readAllStudents(run: RunData): Promise<StudentRows[]> {
   return text === null ? [] : studentRows(text.split("\n").slice(1), run.hidden);
 }
 
-/** The teachers × students eval correlation matrix of a layer at an epoch. */
+/** A `.npy` file a figure needs that does not hold what the run's config implies. */
+class NpyFileError extends Error {}
+
+/**
+ * The teachers × students eval correlation matrix of a layer at an epoch, checked against the
+ * shape the run's config implies (teacher width × student width of the layer, f64, C order).
+ * Throws {@linkcode NpyFileError} naming the file and what is wrong.
+ */
 async function readCorr(run: RunData, layer: number, epoch: number) {
-  const a = decodeNpy(await Deno.readFile(`${run.dir}/corr_eval_layer${layer}_epoch${epoch}.npy`));
-  return { data: a.data, teachers: a.shape[0], students: a.shape[1] };
+  const name = `corr_eval_layer${layer}_epoch${epoch}.npy`;
+  const bad = (why: string): never => {
+    throw new NpyFileError(`${run.dir}/${name}: ${why}`);
+  };
+  const widths = String(run.config.widths ?? "").split(",").map(Number);
+  const teachers = widths[layer], students = teachers * Number(run.config.multi);
+  if (!(teachers >= 1 && students >= 1)) bad("the run's config.json gives no layer sizes");
+  let a: ReturnType<typeof decodeNpy>;
+  try {
+    a = decodeNpy(await Deno.readFile(`${run.dir}/${name}`));
+  } catch (e) {
+    return bad((e as Error).message.split("\n")[0]);
+  }
+  const want = `(${teachers}, ${students})`, got = `(${a!.shape.join(", ")})`;
+  if (a!.shape.length !== 2 || a!.shape[0] !== teachers || a!.shape[1] !== students) {
+    bad(`shape ${got}, expected ${want} (teachers × students of layer ${layer})`);
+  }
+  if (!(a!.data instanceof Float64Array)) bad("expected float64 values (<f8)");
+  return { data: a!.data, teachers, students };
 }
 
 /**
@@ -737,9 +761,19 @@ async function trajectoryFigures(study: Study): Promise<Figure[]> {
   for (const g of groupBy({ ...study, runs: chosen }, rest)) {
     const data: Record<string, unknown>[] = [];
     const teachers = shownTeachers(Number(g.runs[0].alignment[0]?.teachers ?? 0) || 1);
+    const t = [title, g.title].filter((x) => x).join(": ");
+    let unreadable: string | null = null;
     for (const r of g.runs) {
       const epochs = r.corrEpochs[0];
-      const mats = await Promise.all(epochs.map((e) => readCorr(r, 0, e)));
+      let mats: Awaited<ReturnType<typeof readCorr>>[];
+      try {
+        mats = [];
+        for (const e of epochs) mats.push(await readCorr(r, 0, e));
+      } catch (e) {
+        if (!(e instanceof NpyFileError)) throw e;
+        unreadable = e.message;
+        break;
+      }
       const last = mats.at(-1)!;
       for (const j of teachers) {
         if (j >= last.teachers) continue;
@@ -764,7 +798,10 @@ async function trajectoryFigures(study: Study): Promise<Figure[]> {
         }
       }
     }
-    const t = [title, g.title].filter((x) => x).join(": ");
+    if (unreadable) {
+      out.push({ title: t, skipped: `unreadable correlation file ${unreadable}` });
+      continue;
+    }
     out.push({
       file: `fig4_trajectories${g.suffix}.svg`,
       title: t,

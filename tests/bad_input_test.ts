@@ -198,7 +198,6 @@ const CASES: Case[] = [
   [["report", "$W/nowhere"], 2, /nowhere/],
   [["report", "$W/full"], 2, /full/],
   [["report", "$W/a_file"], 2, /a_file/],
-  [["report", "$W/bad_npy_run"], 1, /Truncated \.npy data/],
 ];
 
 async function tree(dir: string): Promise<string[]> {
@@ -248,14 +247,6 @@ async function makeWorkFolder(): Promise<string> {
     encodeNpy({ data: new Float64Array(4), shape: [4] }),
   );
   await makeInterruptedRuns(w);
-  // A finished run whose correlation file was truncated on disk.
-  await Deno.mkdir(`${w}/bad_npy_run`);
-  for await (const e of Deno.readDir(`${w}/run`)) {
-    await Deno.copyFile(`${w}/run/${e.name}`, `${w}/bad_npy_run/${e.name}`);
-  }
-  const corr = `${w}/bad_npy_run/corr_eval_layer0_epoch2.npy`;
-  const bytes = await Deno.readFile(corr);
-  await Deno.writeFile(corr, bytes.subarray(0, bytes.length - 8));
   return w;
 }
 

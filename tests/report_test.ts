@@ -1,3 +1,4 @@
+import { encodeNpy } from "../src/npy.ts";
 import { writeReport } from "../src/report.ts";
 import { ConfigError } from "../src/config.ts";
 import { assertEquals, assertOk, assertRejects } from "./assert.ts";
@@ -299,6 +300,61 @@ Deno.test("report of bad input: one line, exit 2, nothing written", async () => 
     assertEquals(await before(), listing);
     await assertRejects(() => writeReport(`${dir}/empty`), ConfigError);
     assertOk(!(await exists(`${dir}/empty/report`)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("report: a correlation .npy that does not match the run's config skips Fig. 4 with the file named, the rest is drawn (table)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const run = `${dir}/run`;
+    const r = await runCli([
+      "train",
+      ...["--d", "7", "--widths", "3", "--outputs", "2", "--multi", "3"],
+      ...["--n-train", "300", "--n-eval", "200", "--epochs", "3", "--iters", "20"],
+      ...["--save-corr-at", "1,2", "--quiet", "--out", run],
+    ]);
+    assertEquals(r.code, 0, r.stderr);
+    const name = "corr_eval_layer0_epoch1.npy";
+    const good = await Deno.readFile(`${run}/${name}`);
+    const values = new Float64Array(9 * 3).fill(0.5);
+    // the same bytes with 'fortran_order': True (the flag only: "False" → "True ")
+    const fortran = good.slice();
+    const at = new TextDecoder("latin1").decode(good).indexOf("'fortran_order': False");
+    fortran.set(new TextEncoder().encode("'fortran_order': True "), at);
+    const variants: [string, Uint8Array, RegExp][] = [
+      ["fortran", fortran, /Fortran-order/],
+      [
+        "transposed",
+        encodeNpy({ data: values, shape: [9, 3] }),
+        /shape \(9, 3\), expected \(3, 9\)/,
+      ],
+      ["1-D", encodeNpy({ data: values, shape: [27] }), /shape \(27\), expected \(3, 9\)/],
+      ["truncated", good.subarray(0, good.length - 8), /[Tt]runcated/],
+      ["float32", encodeNpy({ data: new Float32Array(27), shape: [3, 9] }), /float64/],
+      ["not npy", new TextEncoder().encode("hello"), /magic|[Tt]runcated/],
+    ];
+    for (const [what, bytes, reason] of variants) {
+      const copy = `${dir}/${what}`;
+      await Deno.mkdir(copy);
+      for await (const e of Deno.readDir(run)) {
+        await Deno.copyFile(`${run}/${e.name}`, `${copy}/${e.name}`);
+      }
+      await Deno.writeFile(`${copy}/${name}`, bytes);
+      const rep = await runCli(["report", copy]);
+      assertEquals(rep.code, 0, `${what}: ${rep.stderr}`);
+      const line = rep.stdout.split("\n").find((l) => l.includes("not drawn: Fig. 4"));
+      assertOk(line && line.includes(`${copy}/${name}`) && reason.test(line), `${what}: ${line}`);
+      const html = await Deno.readTextFile(`${copy}/report/index.html`);
+      assertOk(html.includes(name) && /not drawn/.test(html), `${what}: index.html has no note`);
+      assertOk(await exists(`${copy}/report/fig1_lshape.svg`), `${what}: Fig. 1 still drawn`);
+      assertOk(!await exists(`${copy}/report/fig4_trajectories.svg`), `${what}: no Fig. 4`);
+    }
+    // and the untouched run draws Fig. 4
+    const ok = await runCli(["report", run]);
+    assertEquals(ok.code, 0, ok.stderr);
+    assertOk(await exists(`${run}/report/fig4_trajectories.svg`));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
