@@ -34,6 +34,7 @@ import {
   type RunConfig,
 } from "./config.ts";
 import { csvCell } from "./csv.ts";
+import { lockJob } from "./job_lock.ts";
 import { type RunResult, writeFileAtomic } from "./run.ts";
 import { parseSaveData, type SaveData } from "./data_store.ts";
 import { canonicalJson, configHash, sha256Prefix } from "./version.ts";
@@ -509,43 +510,6 @@ export async function checkSweepFolder(out: string, plan: SweepPlan): Promise<vo
   }
 }
 
-/** Seconds after which a job lock whose holder stopped refreshing it counts as abandoned. */
-export const LOCK_STALE_SECONDS = 300;
-
-/**
- * Takes the lock of a job, `runs/<hash>.lock`, created exclusively (one winner among processes and
- * machines sharing the folder); its holder refreshes its time every minute while the job runs.
- * Returns a release function, or null when another process holds it ("running elsewhere"). A lock
- * not refreshed for {@linkcode LOCK_STALE_SECONDS} (its process was killed) is taken over.
- */
-export async function lockJob(out: string, hash: string): Promise<(() => Promise<void>) | null> {
-  const path = `${out}/runs/${hash}.lock`;
-  const text = JSON.stringify({ pid: Deno.pid, time: new Date().toISOString() }) + "\n";
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await Deno.writeTextFile(path, text, { createNew: true });
-    } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-      const info = await Deno.stat(path).catch(() => null);
-      const age = info?.mtime ? (Date.now() - info.mtime.getTime()) / 1000 : 0;
-      if (attempt === 0 && info && age > LOCK_STALE_SECONDS) {
-        await Deno.remove(path).catch(() => {});
-        continue;
-      }
-      return null;
-    }
-    const beat = setInterval(() => {
-      const now = new Date();
-      Deno.utime(path, now, now).catch(() => {});
-    }, 60_000);
-    return async () => {
-      clearInterval(beat);
-      await Deno.remove(path).catch(() => {});
-    };
-  }
-  return null;
-}
-
 /** The state of one job on disk. */
 export type JobState = "completed" | "failed" | "incomplete" | "pending";
 
@@ -823,12 +787,12 @@ export async function runSweep(plan: SweepPlan, opts: SweepOptions): Promise<Swe
   }
   await Deno.mkdir(`${out}/runs`, { recursive: true });
   const mine = shardJobs(plan.jobs, shard);
-  const todo: { job: SweepJob; force: boolean; resume: boolean }[] = [];
+  const todo: { job: SweepJob; scanned: JobState }[] = [];
   let skipped = 0;
   for (const job of mine) {
     const state = await jobState(out, job.hash);
     if (state === "completed") skipped++;
-    else todo.push({ job, force: state !== "pending", resume: state === "incomplete" });
+    else todo.push({ job, scanned: state });
   }
   const log = async (event: string, job: SweepJob, extra: Record<string, unknown> = {}) => {
     const line = JSON.stringify({
@@ -889,17 +853,20 @@ export async function runSweep(plan: SweepPlan, opts: SweepOptions): Promise<Swe
   let next = 0;
   const lane = async () => {
     while (next < todo.length) {
-      const { job, force, resume } = todo[next++];
+      const { job, scanned } = todo[next++];
       const dir = `${out}/runs/${job.hash}`;
-      const release = await lockJob(out, job.hash);
-      if (!release) {
+      const got = await lockJob(out, job.hash);
+      if (!("lock" in got)) {
         elsewhere++;
-        await log("elsewhere", job);
+        await log("elsewhere", job, { heldBy: got.heldBy });
         progress();
         continue;
       }
-      // another process may have finished it between the scan and the lock
-      if (await jobState(out, job.hash) === "completed") {
+      const release = got.lock.release;
+      // Another process may have finished (or failed) it between the scan and the lock; one that
+      // was killed left it incomplete, to resume.
+      const state = await jobState(out, job.hash);
+      if (state === "completed" || (state === "failed" && scanned !== "failed")) {
         await release();
         elsewhere++;
         progress();
@@ -910,7 +877,7 @@ export async function runSweep(plan: SweepPlan, opts: SweepOptions): Promise<Swe
       await log("start", job);
       const j0 = performance.now();
       try {
-        await runJob(job, dir, force, resume);
+        await runJob(job, dir, state !== "pending", state === "incomplete");
         completed++;
         await log("completed", job, { seconds: (performance.now() - j0) / 1000 });
       } catch (e) {

@@ -1,8 +1,6 @@
 import { ConfigError, resolveConfig } from "../src/config.ts";
 import {
   configHash,
-  LOCK_STALE_SECONDS,
-  lockJob,
   parseGrid,
   parseSeeds,
   parseShard,
@@ -528,24 +526,6 @@ Deno.test("resuming a sweep: a corrupt checkpoint fails the job with the reason,
   const row = rows.find((l) => l.startsWith(plan.jobs[1].hash))!;
   assertOk(/,unreadable,.*result\.json is not valid JSON/.test(row), row);
   await Deno.remove(dir, { recursive: true });
-});
-
-Deno.test("job locks: one holder at a time, released, abandoned ones taken over", async () => {
-  const out = await Deno.makeTempDir();
-  await Deno.mkdir(`${out}/runs`);
-  const a = await lockJob(out, "abc");
-  assertOk(a, "the first lock is taken");
-  assertEquals(await lockJob(out, "abc"), null, "a second holder is refused (running elsewhere)");
-  assertOk(await lockJob(out, "other"), "locks are per job");
-  await a!();
-  const b = await lockJob(out, "abc");
-  assertOk(b, "free again after release");
-  const old = new Date(Date.now() - (LOCK_STALE_SECONDS + 60) * 1000);
-  await Deno.utime(`${out}/runs/abc.lock`, old, old);
-  const c = await lockJob(out, "abc");
-  assertOk(c, "a lock not refreshed for LOCK_STALE_SECONDS is taken over");
-  await c!();
-  await Deno.remove(out, { recursive: true });
 });
 
 Deno.test("two processes on the same shard never run the same job", async () => {

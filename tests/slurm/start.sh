@@ -47,10 +47,13 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 MpiDefault=none
 ReturnToService=2
+SlurmdParameters=config_overrides
 SchedulerType=sched/backfill
 SchedulerParameters=sched_interval=1
 MinJobAge=300
-NodeName=$host CPUs=2 RealMemory=$mem_mb State=UNKNOWN
+# 4 CPUs on any machine (config_overrides): the test's array tasks mostly wait on start-up, so four
+# at a time keep it short even on 2 cores.
+NodeName=$host CPUs=4 RealMemory=$mem_mb State=UNKNOWN
 PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF="$dir/slurm.conf"
