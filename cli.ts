@@ -151,9 +151,12 @@ async function train(argv: string[]): Promise<void> {
       threads,
     });
     if (showProgress) Deno.stderr.writeSync(enc.encode("\n"));
-    if (resumedAt === null) console.log(`${dir} is already complete (result.json exists).`);
-    else console.log(`Resumed ${dir} after epoch ${resumedAt}.`);
-    console.log(formatSummary(config, result, dir));
+    if (resumedAt === null) {
+      console.log(
+        `${dir} is already complete (result.json exists): nothing run, nothing rewritten.`,
+      );
+    } else console.log(`Resumed ${dir} after epoch ${resumedAt}.`);
+    console.log(formatSummary(config, result, resumedAt === null ? null : dir));
     return;
   }
   const layers = [];

@@ -487,7 +487,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 1,
     min: 1,
     max: MAX_EPOCHS,
-    help: "evaluate every K epochs (the first and last always)",
+    help: "epochs between evaluations: 1 = after every epoch, N = after every N-th (before " +
+      "training and after the last epoch always)",
   },
   {
     key: "saveCorrAt",
@@ -564,7 +565,7 @@ export const MAX_THREADS = 64;
 export const THREADS_HELP: [string, string] = [
   "--threads N",
   "threads of this run's kernels (Deno Workers on one shared memory; the same bits as 1; " +
-  "not stored in config.json) [default: 1]",
+  `not stored in config.json) [1 to ${MAX_THREADS}; default: 1]`,
 ];
 
 /**

@@ -942,7 +942,7 @@ async function multiLayerFigures(study: Study): Promise<Figure[]> {
         },
         xTitle: CORR_X,
         yTitle,
-        yIndependent: true,
+        yPerRow: true,
         colorTitle: "seed",
         colorOrder: [...seeds].sort((a, b) => a - b).map(String),
         xDomain: [0, 1],

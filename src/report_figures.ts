@@ -47,6 +47,9 @@ function titleOf(title: string, subtitle?: string | string[]): Spec {
   return subtitle ? { text: title, subtitle } : { text: title };
 }
 
+/** A panel's title: its row and column labels, "p = 1.5, multi = 10". */
+const panelName = (r: unknown, c: unknown) => [r, c].filter((x) => x).join(", ");
+
 /**
  * Wraps a (layered) per-panel spec in a wrapped facet, one panel per (row, column) label pair in
  * row-major order, titled "p = 1.5, multi = 10", when there is more than one panel; else returns
@@ -61,8 +64,7 @@ function faceted(
 ): Spec {
   const rows = panels.rows.length ? panels.rows : [""];
   const cols = panels.cols.length ? panels.cols : [""];
-  const name = (r: unknown, c: unknown) => [r, c].filter((x) => x).join(", ");
-  const order = rows.flatMap((r) => cols.map((c) => name(r, c)));
+  const order = rows.flatMap((r) => cols.map((c) => panelName(r, c)));
   const base = {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     config: CONFIG,
@@ -74,7 +76,7 @@ function faceted(
   }
   return {
     ...base,
-    data: { values: data.map((d) => ({ ...d, panel: name(d.row, d.col) })) },
+    data: { values: data.map((d) => ({ ...d, panel: panelName(d.row, d.col) })) },
     facet: { field: "panel", type: "nominal", sort: order, header: { title: null } },
     // one row or one column of panels is laid out in rows of at most three
     columns: rows.length === 1 || cols.length === 1 ? Math.min(order.length, 3) : cols.length,
@@ -102,8 +104,11 @@ export interface ScatterOptions {
   xDomain?: [number, number];
   /** y scale: linear (default) or log. */
   yLog?: boolean;
-  /** Each panel its own y scale (layers of different magnitude). */
-  yIndependent?: boolean;
+  /**
+   * One y scale per row of panels, shared by its columns (rows are layers of different magnitude;
+   * the panels of a row stay comparable).
+   */
+  yPerRow?: boolean;
 }
 
 /**
@@ -134,12 +139,30 @@ export function scatterSpec(data: Record<string, unknown>[], o: ScatterOptions):
       },
     },
   };
-  const spec = faceted(data, inner, o.panels, { title: titleOf(o.title, o.subtitle) }, {
-    width: 190,
-    height: 150,
-  });
-  if (o.yIndependent && spec.facet) spec.resolve = { scale: { y: "independent" } };
-  return spec;
+  const size = { width: 190, height: 150 };
+  const title = { title: titleOf(o.title, o.subtitle) };
+  const { rows, cols } = o.panels;
+  if (!o.yPerRow || rows.length < 2) return faceted(data, inner, o.panels, title, size);
+  // a row of panels per row label, one above the other, each with its own y scale
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    config: CONFIG,
+    ...title,
+    vconcat: rows.map((r) => ({
+      data: {
+        values: data.filter((d) => d.row === r).map((d) => ({ ...d, panel: panelName(r, d.col) })),
+      },
+      facet: {
+        field: "panel",
+        type: "nominal",
+        sort: (cols.length ? cols : [""]).map((c) => panelName(r, c)),
+        header: { title: null },
+      },
+      columns: Math.max(cols.length, 1),
+      spec: { ...size, ...inner },
+    })),
+    resolve: { scale: { y: "independent" } },
+  };
 }
 
 /** Options of {@linkcode linesSpec}. */

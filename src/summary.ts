@@ -10,8 +10,11 @@ import { layerSizes } from "./teacher.ts";
 
 const sci = (x: number): string => x.toExponential(2);
 
-/** A few lines describing what was run, how fast, and how far the losses fell. */
-export function formatSummary(config: RunConfig, r: RunResult, out: string): string {
+/**
+ * A few lines describing what was run, how fast, and how far the losses fell, and the folder
+ * written (`out`; null: nothing was written, e.g. resuming a finished run).
+ */
+export function formatSummary(config: RunConfig, r: RunResult, out: string | null): string {
   const { teacher, student } = layerSizes(config);
   const data = config.nTrain > 0 ? `${config.nTrain} training samples` : "fresh samples every step";
   const decades = log10(r.initial.evalMse / r.final.evalMse);
@@ -24,7 +27,7 @@ export function formatSummary(config: RunConfig, r: RunResult, out: string): str
     `  teacher ${teacher.join("-")}, student ${
       student.join("-")
     }, ${data}, ${config.nEval} eval samples`,
-    `  ${config.epochs} epochs × ${config.iters} ${
+    `  ${config.epochs} epoch${config.epochs === 1 ? "" : "s"} × ${config.iters} ${
       config.flow
         ? "steps' time of the exact population gradient flow"
         : config.population
@@ -72,8 +75,10 @@ export function formatSummary(config: RunConfig, r: RunResult, out: string): str
       `mean best corr ${la.meanBestCorr.toFixed(3)}; train dead ${la.deadStudents.length}/` +
       `${la.students}, max per-sample grad into it ${sci(la.maxSampleGradNorm)}`
     ),
-    `  wrote ${out}/ (config.json, metrics.csv, alignment.csv, students.csv, overlaps.csv, timeline.csv, ` +
-    `result.json; weights, data, correlations as .npy)`,
+    ...(out === null ? [] : [
+      `  wrote ${out}/ (config.json, metrics.csv, alignment.csv, students.csv, overlaps.csv, ` +
+      `timeline.csv, result.json; weights, data, correlations as .npy)`,
+    ]),
   ];
   return lines.join("\n");
 }

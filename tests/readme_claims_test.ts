@@ -3,6 +3,10 @@
  * each must equal the file or list it comes from.
  */
 import { OPTIONS } from "../src/config.ts";
+import { parseFlags } from "../src/cli_args.ts";
+import { estimateDisk, formatBytes, type SaveData } from "../src/data_store.ts";
+import { planSweep, PRESETS } from "../src/sweep.ts";
+import { SWEEP_FLAGS, sweepSpec } from "../src/sweep_cli.ts";
 import { MUTANTS } from "../tools/mutants.ts";
 import { assertEquals, assertOk } from "./assert.ts";
 
@@ -52,5 +56,41 @@ Deno.test("README: each preset's estimate is that of bench/results/presets.json"
       line.includes(`# ${p.jobs} jobs, ${duration(p.estimatedMinutes)}`),
       `${name}: expected "# ${p.jobs} jobs, ${duration(p.estimatedMinutes)}" in ${line}`,
     );
+  }
+});
+
+/** The sweep's own disk estimate of the jobs `args` (cli.ts sweep flags) describe, with `mode`. */
+async function diskEstimate(args: string[], mode: SaveData) {
+  const plan = await planSweep(sweepSpec(parseFlags(args, SWEEP_FLAGS).values));
+  return estimateDisk(plan.jobs.map((j) => j.config), mode);
+}
+
+Deno.test("README: the demo's disk is that of bench/results/demo.json, at most 120 MB", async () => {
+  const demo = (await results("demo")).results.demo;
+  const denoJson = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const args: string = denoJson.tasks.demo.command.match(/cli\.ts sweep (.*?) --out \S+ &&/)[1];
+  assertEquals(demo.args, args, "demo.json was measured with the demo task's arguments");
+  assertOk(demo.folderBytes <= 120e6, `the demo folder takes ${demo.folderBytes} bytes`);
+  const para = readme.split("\n\n").find((p) => p.startsWith("The demo's folder"))
+    ?.replace(/\s+/g, " ");
+  assertOk(para, "README has the demo disk paragraph");
+  const measured = `${Math.round(demo.folderBytes / 1e6)} MB`;
+  assertOk(para.includes(`takes ${measured}`), `the paragraph states ${measured}`);
+  const mode = args.match(/--save-data (\w+)/)?.[1] ?? "once";
+  const own = await diskEstimate(args.split(/\s+/), mode as SaveData);
+  assertOk(para.includes(`estimate, without the report, is ${formatBytes(own.bytes)}`));
+  const once = await diskEstimate(args.split(/\s+/), "once");
+  assertOk(para.includes(`would add ${formatBytes(once.dataBytes)}`), "the data stored once");
+  const all = await diskEstimate(args.split(/\s+/), "all");
+  assertOk(para.includes(`${formatBytes(all.bytes)} in all`), "with a copy in every job");
+});
+
+Deno.test("README: each preset's disk is the sweep's estimate, the two-layer one at most 8 GB", async () => {
+  const section = readme.split(/^## Reproducing the paper$/m)[1].split(/^## /m)[0];
+  for (const p of PRESETS) {
+    const { bytes } = await diskEstimate(["--preset", p.name], "once");
+    const line = section.split("\n").find((l) => l.includes(`--preset ${p.name} `));
+    assertOk(line?.endsWith(`, ≈ ${formatBytes(bytes)}`), `${p.name}: ≈ ${formatBytes(bytes)}`);
+    if (p.name === "two-layer") assertOk(bytes <= 8e9, `two-layer: ${formatBytes(bytes)}`);
   }
 });

@@ -114,6 +114,7 @@ Deno.test("resuming a finished run changes nothing; a corrupt checkpoint is refu
   const again = await runCli(["train", "--resume", `${dir}/r`]);
   assertEquals(again.code, 0, again.stderr);
   assertOk(again.stdout.includes("already complete"), again.stdout);
+  assertOk(!again.stdout.includes("wrote"), `claims to have written: ${again.stdout}`);
   assertEquals(await Deno.readFile(`${dir}/r/result.json`), before);
 
   // A run whose result.json is gone and whose checkpoint is damaged: exit 1, one line, untouched.

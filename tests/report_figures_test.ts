@@ -1,0 +1,48 @@
+/** Figure layouts of `src/report_figures.ts`: how panels share their scales. */
+import * as vega from "vega";
+import * as vl from "vega-lite";
+import { scatterSpec } from "../src/report_figures.ts";
+import { assertEquals, assertOk } from "./assert.ts";
+
+/** The y domains of a compiled spec's panels, by scale name. */
+async function yDomains(spec: Record<string, unknown>): Promise<Map<string, number[]>> {
+  const compiled = vl.compile(spec as unknown as vl.TopLevelSpec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  await view.runAsync();
+  const out = new Map<string, number[]>();
+  const walk = (s: { scales?: { name: string }[]; marks?: unknown[] }) => {
+    for (const sc of s.scales ?? []) {
+      if (/(^|_)y$/.test(sc.name)) out.set(sc.name, view.scale(sc.name).domain() as number[]);
+    }
+    for (const m of (s.marks ?? []) as Record<string, unknown>[]) walk(m);
+  };
+  walk(compiled as never);
+  view.finalize();
+  return out;
+}
+
+Deno.test("scatterSpec yPerRow: one y scale per row, shared by the row's panels", async () => {
+  // row "layer 0" has y up to 1 (epoch 0) and 2 (epoch 5), row "layer 1" up to 300
+  const data = [
+    { row: "layer 0", col: "epoch 0", x: 0.5, y: 1, color: "1" },
+    { row: "layer 0", col: "epoch 5", x: 0.5, y: 2, color: "1" },
+    { row: "layer 1", col: "epoch 0", x: 0.5, y: 300, color: "1" },
+    { row: "layer 1", col: "epoch 5", x: 0.5, y: 50, color: "1" },
+  ];
+  const o = {
+    title: "t",
+    panels: { rows: ["layer 0", "layer 1"], cols: ["epoch 0", "epoch 5"] },
+    xTitle: "x",
+    yTitle: "y",
+    colorTitle: "seed",
+    colorOrder: ["1"],
+  };
+  const perRow = [...(await yDomains(scatterSpec(data, { ...o, yPerRow: true }))).values()];
+  assertEquals(perRow.length, 2, "one y scale per row");
+  const [top, bottom] = perRow.map((d) => Math.max(...d));
+  assertOk(top >= 2 && top < 10, `row 0 covers both of its panels (2) only: ${top}`);
+  assertOk(bottom >= 300, `row 1 covers its largest value: ${bottom}`);
+  const shared = [...(await yDomains(scatterSpec(data, o))).values()];
+  assertEquals(shared.length, 1, "without yPerRow one y scale for all panels");
+  assertOk(Math.max(...shared[0]) >= 300);
+});
