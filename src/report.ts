@@ -673,6 +673,9 @@ function lossFigures(study: Study): Figure[] {
         }
         if (kind !== LINE_KINDS[0] && byEpoch.size > 0) dashed = true;
         for (const [e, vs] of [...byEpoch].sort((a, b) => a[0] - b[0])) {
+          // a mean over only some of the seeds would jump: an epoch where a seed's loss has no
+          // logarithm (0, or a negative exact value below its rounding) is left out of the line
+          if (vs.length < sub.runs.length) continue;
           const m = mean(vs), s = std(vs);
           data.push({
             col: col.of(sub.runs[0]),

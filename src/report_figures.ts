@@ -42,6 +42,30 @@ const CONFIG = {
   view: { stroke: "#bbb" },
 };
 
+/**
+ * Colours of up to eight categories (seeds, student widths): the Okabe–Ito palette, told apart
+ * also with the common colour-vision deficiencies (grey in place of its yellow, faint on white).
+ */
+export const CATEGORY_COLORS: readonly string[] = [
+  "#0072B2", // blue
+  "#E69F00", // orange
+  "#009E73", // bluish green
+  "#D55E00", // vermillion
+  "#CC79A7", // reddish purple
+  "#56B4E9", // sky blue
+  "#000000", // black
+  "#999999", // grey
+];
+
+/** A categorical colour scale over `domain`: {@linkcode CATEGORY_COLORS}, or a scheme beyond 8. */
+function categoryScale(domain: string[], scheme?: string): Spec {
+  if (scheme) return { domain, scheme };
+  if (domain.length <= CATEGORY_COLORS.length) {
+    return { domain, range: CATEGORY_COLORS.slice(0, domain.length) };
+  }
+  return { domain, scheme: domain.length > 10 ? "category20" : "tableau10" };
+}
+
 /** Title block: a heading and a subtitle (string or lines). */
 function titleOf(title: string, subtitle?: string | string[]): Spec {
   return subtitle ? { text: title, subtitle } : { text: title };
@@ -123,19 +147,20 @@ export function scatterSpec(data: Record<string, unknown>[], o: ScatterOptions):
         field: "x",
         type: "quantitative",
         title: o.xTitle,
-        scale: o.xDomain ? { domain: o.xDomain, nice: false } : { zero: false },
+        // a few pixels of padding: points at the domain's ends (correlation 1) stay whole
+        scale: o.xDomain ? { domain: o.xDomain, nice: false, padding: 4 } : { zero: false },
       },
       y: {
         field: "y",
         type: "quantitative",
         title: o.yTitle,
-        scale: o.yLog ? { type: "log" } : { zero: true },
+        scale: o.yLog ? { type: "log" } : { zero: true, padding: 4 },
       },
       color: {
         field: "color",
         type: "nominal",
         title: o.colorTitle,
-        scale: { domain: o.colorOrder, scheme: "tableau10" },
+        scale: categoryScale(o.colorOrder),
       },
     },
   };
@@ -187,7 +212,7 @@ export interface LinesOptions {
   xLog?: boolean;
   /** x values are integers (teacher indices): no fractional ticks. */
   xInteger?: boolean;
-  /** Colour scheme (default: tableau10, or category20 beyond ten series). */
+  /** Colour scheme (default: {@linkcode CATEGORY_COLORS}; tableau10 or category20 beyond eight). */
   scheme?: string;
   /** Tick values of the x axis. */
   xValues?: number[];
@@ -231,10 +256,7 @@ function lineEncodings(o: LinesOptions): Spec {
       type: "nominal",
       title: o.seriesTitle,
       sort: o.seriesOrder,
-      scale: {
-        domain: o.seriesOrder,
-        scheme: o.scheme ?? (o.seriesOrder.length > 10 ? "category20" : "tableau10"),
-      },
+      scale: categoryScale(o.seriesOrder, o.scheme),
     },
   };
 }

@@ -73,6 +73,8 @@ export function calibrate(config: RunConfig): Calibration {
       epochs: 1,
       evalEvery: 1,
       saveCorrAt: [],
+      evalAt: [],
+      lr: [[0, config.lr[0][1]]], // a schedule's later epochs are outside one epoch
     },
   });
   const t = new Trainer(c);
