@@ -173,10 +173,9 @@ export function scatterSpec(data: Record<string, unknown>[], o: ScatterOptions):
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     config: CONFIG,
     ...title,
+    data: { values: data.map((d) => ({ ...d, panel: panelName(d.row, d.col) })) },
     vconcat: rows.map((r) => ({
-      data: {
-        values: data.filter((d) => d.row === r).map((d) => ({ ...d, panel: panelName(r, d.col) })),
-      },
+      transform: [{ filter: { field: "row", equal: r } }],
       facet: {
         field: "panel",
         type: "nominal",

@@ -104,3 +104,42 @@ Deno.test("the code blocks of a JSDoc comment and of Markdown are both found", (
   const md = "text\n```ts ignore\nconst a = 1;\n```\n```sh\nls\n```\n";
   assertEquals(codeBlocks(md), [{ line: 2, lang: "ts ignore", code: "const a = 1;" }]);
 });
+
+Deno.test("the README's Python snippet runs on the folder of the command it names", async (t) => {
+  const readme = await Deno.readTextFile(new URL("README.md", ROOT));
+  const snippet = readme.match(/```python\n([\s\S]*?)```/)![1];
+  const made = snippet.match(/^# the folder: deno task train --out (\S+)/m);
+  assertOk(made, "the snippet's first line names the command that made its folder");
+  const python = await new Deno.Command("python3", { args: ["-c", "import numpy"] }).output()
+    .then((r) => r.success, () => false);
+  if (!python) {
+    console.warn("the README's Python snippet is IGNORED: no python3 with numpy");
+    return;
+  }
+  const dir = await Deno.makeTempDir();
+  try {
+    // the command, shrunk (the snippet reads the first teacher layer, the eval data and the
+    // correlations at epoch 100, so the epochs stay)
+    const tiny = ["--d", "7", "--widths", "3", "--outputs", "2", "--multi", "3", "--iters", "1"];
+    const train = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("cli.ts", ROOT).pathname,
+        "train",
+        ...tiny,
+        "--out",
+        made[1],
+        "--quiet",
+      ],
+      cwd: dir,
+    }).output();
+    assertOk(train.success, new TextDecoder().decode(train.stderr));
+    await t.step("python3 reads it", async () => {
+      const r = await new Deno.Command("python3", { args: ["-c", snippet], cwd: dir }).output();
+      assertOk(r.success, new TextDecoder().decode(r.stderr));
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

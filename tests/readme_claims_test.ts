@@ -3,10 +3,9 @@
  * each must equal the file or list it comes from.
  */
 import { OPTIONS } from "../src/config.ts";
-import { parseFlags } from "../src/cli_args.ts";
+import { parseFlags, RUN_OPTION_FLAGS, runSettings } from "../src/cli_args.ts";
 import { estimateDisk, formatBytes, type SaveData } from "../src/data_store.ts";
-import { planSweep, PRESETS } from "../src/sweep.ts";
-import { SWEEP_FLAGS, sweepSpec } from "../src/sweep_cli.ts";
+import { parseGrid, parseSeeds, planSweep, PRESETS } from "../src/sweep.ts";
 import { MUTANTS } from "../tools/mutants.ts";
 import { assertEquals, assertOk } from "./assert.ts";
 
@@ -61,7 +60,17 @@ Deno.test("README: each preset's estimate is that of bench/results/presets.json"
 
 /** The sweep's own disk estimate of the jobs `args` (cli.ts sweep flags) describe, with `mode`. */
 async function diskEstimate(args: string[], mode: SaveData) {
-  const plan = await planSweep(sweepSpec(parseFlags(args, SWEEP_FLAGS).values));
+  const { values } = parseFlags(args, [
+    ...RUN_OPTION_FLAGS,
+    ...["preset", "seeds", "save-data", "out"].map((name) => ({ name, type: "string" as const })),
+    { name: "grid", type: "string", multiple: true },
+  ]);
+  const plan = await planSweep({
+    preset: values.preset as string | undefined,
+    base: runSettings(values),
+    grid: ((values.grid as string[] | undefined) ?? []).map(parseGrid),
+    seeds: typeof values.seeds === "string" ? parseSeeds(values.seeds) : undefined,
+  });
   return estimateDisk(plan.jobs.map((j) => j.config), mode);
 }
 
