@@ -1400,7 +1400,7 @@ function htmlTable(columns: string[], rows: (string | number)[][]): string {
 
 const valueText = (v: unknown): string =>
   Array.isArray(v)
-    ? v.map(valueText).join(Array.isArray(v[0]) ? ", " : ",")
+    ? v.length ? v.map(valueText).join(Array.isArray(v[0]) ? ", " : ",") : "none"
     : typeof v === "object" && v !== null
     ? JSON.stringify(v)
     : String(v);
@@ -1428,7 +1428,8 @@ function dataText(runs: RunData[]): string {
  * Settings of a configuration that have no effect on it, left out of the report: Adam's with SGD
  * and momentum with Adam, the teacher-aware data's with Gaussian data, the Gaussian init's width
  * with another init, the training subsample when the training set is not larger, the sampling
- * order with fresh samples.
+ * order with fresh samples, the perturbation's std without `--init perturb`, the fixed teacher bias
+ * with bias tuning, `flow` without `population`, the polish's tolerance and steps without polish.
  */
 export function inapplicable(c: Record<string, unknown>): Set<string> {
   const out = new Set<string>();
@@ -1439,6 +1440,10 @@ export function inapplicable(c: Record<string, unknown>): Set<string> {
   const nTrain = Number(c.nTrain);
   if (nTrain === 0 || nTrain <= Number(c.nTrainEval)) out.add("nTrainEval");
   if (nTrain === 0) out.add("sampling");
+  if (c.init !== undefined && c.init !== "perturb") out.add("perturbStd");
+  if (c.biasTuning === true) out.add("teacherBias");
+  if (c.population === false) out.add("flow");
+  if (c.polish === false) ["polishTol", "polishSteps"].forEach((k) => out.add(k));
   return out;
 }
 
@@ -1520,7 +1525,7 @@ ${MARK}
 <meta charset="utf-8">
 <title>specialize report: ${esc(name)}</title>
 <style>
-body { font-family: Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
+body { font-family: Helvetica, Arial, sans-serif; margin: 2em auto; padding: 0 1em; max-width: 1200px; color: #222; }
 table { border-collapse: collapse; font-size: 13px; margin: 0.5em 0 1.5em; }
 th, td { border: 1px solid #ccc; padding: 2px 8px; text-align: right; }
 th { background: #f2f2f2; }

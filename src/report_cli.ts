@@ -44,7 +44,10 @@ export async function reportCommand(argv: string[]): Promise<number> {
   const t0 = performance.now();
   const s = await writeReport(positionals[0], { out });
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
-  console.log(`specialize report  ${s.kind} of ${s.runs} finished run${s.runs === 1 ? "" : "s"}`);
+  const what = s.kind === "sweep"
+    ? `sweep of ${s.runs} finished run${s.runs === 1 ? "" : "s"}`
+    : "single run";
+  console.log(`specialize report  ${what}`);
   console.log(`  ${s.figures.length} figures: ${s.figures.map((f) => f.file).join(", ")}`);
   for (const k of s.skipped) console.log(`  not drawn: ${k.title}: ${k.reason}`);
   console.log(`\n${s.summary.title}:`);
