@@ -1,7 +1,7 @@
 /** Figure layouts of `src/report_figures.ts`: how panels share their scales. */
 import * as vega from "vega";
 import * as vl from "vega-lite";
-import { scatterSpec } from "../src/report_figures.ts";
+import { CATEGORY_COLORS, scatterSpec } from "../src/report_figures.ts";
 import { assertEquals, assertOk } from "./assert.ts";
 
 /** The y domains of a compiled spec's panels, by scale name. */
@@ -45,4 +45,25 @@ Deno.test("scatterSpec yPerRow: one y scale per row, shared by the row's panels"
   const shared = [...(await yDomains(scatterSpec(data, o))).values()];
   assertEquals(shared.length, 1, "without yPerRow one y scale for all panels");
   assertOk(Math.max(...shared[0]) >= 300);
+});
+
+Deno.test("seeds and student widths take the colour-blind-safe palette, up to eight of them", () => {
+  const colorScale = (spec: Record<string, unknown>) =>
+    ((spec.spec ?? spec) as { encoding: { color: { scale: Record<string, unknown> } } })
+      .encoding.color.scale;
+  const panels = { rows: [], cols: [] };
+  const base = { title: "t", panels, xTitle: "x", yTitle: "y", colorTitle: "seed" };
+  for (const n of [1, 3, 8]) {
+    const order = Array.from({ length: n }, (_, i) => String(i + 1));
+    const scale = colorScale(scatterSpec([], { ...base, colorOrder: order }));
+    assertEquals(scale.range, CATEGORY_COLORS.slice(0, n));
+  }
+  const many = Array.from({ length: 9 }, (_, i) => String(i));
+  assertEquals(colorScale(scatterSpec([], { ...base, colorOrder: many })).scheme, "tableau10");
+  // distinct and not too light to see on white (relative luminance below 0.7)
+  assertEquals(new Set(CATEGORY_COLORS).size, CATEGORY_COLORS.length);
+  for (const c of CATEGORY_COLORS) {
+    const [r, g, b] = [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16) / 255);
+    assertOk(0.2126 * r + 0.7152 * g + 0.0722 * b < 0.7, `${c} is too light`);
+  }
 });
