@@ -4,13 +4,17 @@
 // Layout: every matrix is dense row-major, element (i, j) of an r×c matrix at ptr + (i*c + j)*size.
 // Pointers are byte offsets into the module's memory. Kernels never allocate and never trap on
 // valid arguments: B is packed into a scratch region (PACK) reserved between the static data and
-// heap_start(), so callers' allocations can never overlap it.
+// heap_start(), so callers' allocations can never overlap it; nothing is read outside the operands.
 //
-// Algorithm (GotoBLAS-style, without packing A): for each block of NC columns and KC rows of k,
+// Algorithm (GotoBLAS-style, A read in place): for each block of NC columns and KC rows of k,
 // B is packed into micro-panels of NR columns (NR = two v128 vectors: 8 f32 or 4 f64), zero padded
-// on the right. A 4×NR register-blocked micro-kernel then walks k, broadcasting one A element per
-// row (v128.load_splat) and multiplying it by the two B vectors: 8 accumulators, separate mul and
-// add (no FMA). Each C element is therefore always the sequential sum
+// on the right; products with few rows (m ≤ DIRECT_B_ROWS, e.g. a minibatch times a weight
+// matrix) read full panels of a row-major B in place instead, since each packed element would be
+// used by only a few row blocks, and pack only a last partial panel. A 4×NR register-blocked
+// micro-kernel then walks k, broadcasting one element of each of 4 rows of op(A) (v128.load_splat,
+// straight from A, whichever way it is stored) and multiplying it by the two B vectors: 8
+// accumulators, separate mul and add (no FMA), started from zero, from C or from the bias row.
+// Each C element is therefore always the sequential sum
 // ((c + a0·b0) + a1·b1) + … in k order, whatever the blocking, the edge handling or the variant:
 // results are deterministic and identical between full and edge tiles. Edge tiles (fewer than 4
 // rows or NR columns) reuse the same micro-kernel: missing A rows alias row 0 and C goes through a
@@ -32,14 +36,15 @@ const KC: i32 = 256;
 const PACK_BYTES: i32 = 256 * 1024;
 /** Bytes of the C edge tile (MR × NR elements = 4 × 32 bytes). */
 const TILE_BYTES: i32 = 128;
-/** Bytes of the packed A micro-panel (KC steps × MR elements, f64). */
-const PACKA_BYTES: i32 = KC * MR * 8;
+/** Products with at most this many rows read B in place (no packing): each packed element would
+ * be used by too few row blocks to repay its copy. */
+const DIRECT_B_ROWS: i32 = 32;
 /** Vectors of ones (passed in, not rebuilt in loops: see the relu kernels). */
 const ONE_F32_DATA: usize = memory.data<f32>([1, 1, 1, 1], 16);
 const ONE_F64_DATA: usize = memory.data<f64>([1, 1], 16);
 
-/** Bytes of one thread's scratch: packed B, the edge tile, packed A. */
-const SCRATCH_BYTES: i32 = PACK_BYTES + TILE_BYTES + PACKA_BYTES;
+/** Bytes of one thread's scratch: packed B, the edge tile. */
+const SCRATCH_BYTES: i32 = PACK_BYTES + TILE_BYTES;
 /** The first instance's scratch: right after the static data (not a data segment, so that
  * instantiating the module on a shared memory never rewrites it), before heap_start(). */
 const SCRATCH0: usize = (__heap_base + 63) & ~<usize>63;
@@ -47,7 +52,6 @@ const SCRATCH0: usize = (__heap_base + 63) & ~<usize>63;
 // This instance's scratch (globals are per instance, memory may be shared between instances).
 let PACK: usize = SCRATCH0;
 let TILE: usize = SCRATCH0 + <usize>PACK_BYTES;
-let PACKA: usize = SCRATCH0 + <usize>(PACK_BYTES + TILE_BYTES);
 
 /** Bytes of scratch each instance needs (for set_scratch). */
 export function scratch_bytes(): i32 {
@@ -59,77 +63,87 @@ export function scratch_bytes(): i32 {
 export function set_scratch(ptr: usize): void {
   PACK = ptr;
   TILE = ptr + <usize>PACK_BYTES;
-  PACKA = TILE + <usize>TILE_BYTES;
 }
 
-/** The 4×NR micro-kernel. ap: packed A micro-panel (kc steps of MR elements), bp: packed B
- * micro-panel (kc steps of 32 bytes), c: C tile with row stride ldc bytes. */
+/** The 4×NR micro-kernel. a0..a3: the four rows of op(A) at the first k step, each advancing ka
+ * bytes per step (missing rows of an edge tile alias row 0); bp: B at the first k step, NR
+ * contiguous elements per step, advancing kb bytes (a packed micro-panel: 32; B read in place: its
+ * row stride); c: C tile with row stride ldc bytes. init 0: the sums start from zero, 1: from C,
+ * 2: from the bias row at bias (NR elements, the same for every row). */
 // @ts-ignore: decorator
 @inline
-function micro<T>(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, loadC: bool): void {
+function micro<T>(
+  a0: usize, a1: usize, a2: usize, a3: usize, ka: usize, bp: usize, kb: usize, kc: i32,
+  c: usize, ldc: usize, init: i32, bias: usize,
+): void {
   let c00 = v128.splat<T>(<T>0), c01 = c00, c10 = c00, c11 = c00;
   let c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  if (loadC) {
+  if (init == 1) {
     c00 = v128.load(c); c01 = v128.load(c, 16);
     c10 = v128.load(c + ldc); c11 = v128.load(c + ldc, 16);
     c20 = v128.load(c + 2 * ldc); c21 = v128.load(c + 2 * ldc, 16);
     c30 = v128.load(c + 3 * ldc); c31 = v128.load(c + 3 * ldc, 16);
+  } else if (init == 2) {
+    c00 = v128.load(bias); c01 = v128.load(bias, 16);
+    c10 = c00; c11 = c01; c20 = c00; c21 = c01; c30 = c00; c31 = c01;
   }
   // Two k steps per iteration (same order of operations as one at a time), then the odd step.
-  const bEnd2 = bp + <usize>(kc & ~1) * 32;
-  while (bp < bEnd2) {
+  const o1 = a1 - a0, o2 = a2 - a0, o3 = a3 - a0;
+  let ap = a0;
+  const apEnd2 = a0 + <usize>(kc & ~1) * ka;
+  while (ap < apEnd2) {
     {
       const b0 = v128.load(bp, 0);
-      const b1 = v128.load(bp, 0 + 16);
-      let s = v128.load_splat<T>(ap, 0);
+      const b1 = v128.load(bp, 16);
+      let s = v128.load_splat<T>(ap);
       c00 = madd<T>(c00, s, b0);
       c01 = madd<T>(c01, s, b1);
-      s = v128.load_splat<T>(ap, 0 + sizeof<T>());
+      s = v128.load_splat<T>(ap + o1);
       c10 = madd<T>(c10, s, b0);
       c11 = madd<T>(c11, s, b1);
-      s = v128.load_splat<T>(ap, 0 + 2 * sizeof<T>());
+      s = v128.load_splat<T>(ap + o2);
       c20 = madd<T>(c20, s, b0);
       c21 = madd<T>(c21, s, b1);
-      s = v128.load_splat<T>(ap, 0 + 3 * sizeof<T>());
+      s = v128.load_splat<T>(ap + o3);
       c30 = madd<T>(c30, s, b0);
       c31 = madd<T>(c31, s, b1);
     }
+    ap += ka;
+    bp += kb;
     {
-      const b0 = v128.load(bp, 32);
-      const b1 = v128.load(bp, 32 + 16);
-      let s = v128.load_splat<T>(ap, 4 * sizeof<T>());
+      const b0 = v128.load(bp, 0);
+      const b1 = v128.load(bp, 16);
+      let s = v128.load_splat<T>(ap);
       c00 = madd<T>(c00, s, b0);
       c01 = madd<T>(c01, s, b1);
-      s = v128.load_splat<T>(ap, 4 * sizeof<T>() + sizeof<T>());
+      s = v128.load_splat<T>(ap + o1);
       c10 = madd<T>(c10, s, b0);
       c11 = madd<T>(c11, s, b1);
-      s = v128.load_splat<T>(ap, 4 * sizeof<T>() + 2 * sizeof<T>());
+      s = v128.load_splat<T>(ap + o2);
       c20 = madd<T>(c20, s, b0);
       c21 = madd<T>(c21, s, b1);
-      s = v128.load_splat<T>(ap, 4 * sizeof<T>() + 3 * sizeof<T>());
+      s = v128.load_splat<T>(ap + o3);
       c30 = madd<T>(c30, s, b0);
       c31 = madd<T>(c31, s, b1);
     }
-    ap += 8 * sizeof<T>();
-    bp += 64;
+    ap += ka;
+    bp += kb;
   }
   if (kc & 1) {
-    {
-      const b0 = v128.load(bp, 0);
-      const b1 = v128.load(bp, 0 + 16);
-      let s = v128.load_splat<T>(ap, 0);
-      c00 = madd<T>(c00, s, b0);
-      c01 = madd<T>(c01, s, b1);
-      s = v128.load_splat<T>(ap, 0 + sizeof<T>());
-      c10 = madd<T>(c10, s, b0);
-      c11 = madd<T>(c11, s, b1);
-      s = v128.load_splat<T>(ap, 0 + 2 * sizeof<T>());
-      c20 = madd<T>(c20, s, b0);
-      c21 = madd<T>(c21, s, b1);
-      s = v128.load_splat<T>(ap, 0 + 3 * sizeof<T>());
-      c30 = madd<T>(c30, s, b0);
-      c31 = madd<T>(c31, s, b1);
-    }
+    const b0 = v128.load(bp, 0);
+    const b1 = v128.load(bp, 16);
+    let s = v128.load_splat<T>(ap);
+    c00 = madd<T>(c00, s, b0);
+    c01 = madd<T>(c01, s, b1);
+    s = v128.load_splat<T>(ap + o1);
+    c10 = madd<T>(c10, s, b0);
+    c11 = madd<T>(c11, s, b1);
+    s = v128.load_splat<T>(ap + o2);
+    c20 = madd<T>(c20, s, b0);
+    c21 = madd<T>(c21, s, b1);
+    s = v128.load_splat<T>(ap + o3);
+    c30 = madd<T>(c30, s, b0);
+    c31 = madd<T>(c31, s, b1);
   }
   v128.store(c, c00); v128.store(c, c01, 16);
   v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
@@ -141,10 +155,13 @@ function micro<T>(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, loadC: bo
 import { madd } from "./madd";
 
 /** The 4×1-vector micro-kernel for edge panels of at most one vector of valid columns: same
- * operations, in the same order, as the first vector of `micro`. */
+ * operations, in the same order, as the first vector of `micro` (init 0 or 1 only). */
 // @ts-ignore: decorator
 @inline
-function micro1<T>(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, loadC: bool): void {
+function micro1<T>(
+  a0: usize, a1: usize, a2: usize, a3: usize, ka: usize, bp: usize, kb: usize, kc: i32,
+  c: usize, ldc: usize, loadC: bool,
+): void {
   let c0 = v128.splat<T>(<T>0), c1 = c0, c2 = c0, c3 = c0;
   if (loadC) {
     c0 = v128.load(c);
@@ -152,15 +169,17 @@ function micro1<T>(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, loadC: b
     c2 = v128.load(c + 2 * ldc);
     c3 = v128.load(c + 3 * ldc);
   }
-  const bEnd = bp + <usize>kc * 32;
-  while (bp < bEnd) {
+  const o1 = a1 - a0, o2 = a2 - a0, o3 = a3 - a0;
+  let ap = a0;
+  const apEnd = a0 + <usize>kc * ka;
+  while (ap < apEnd) {
     const b0 = v128.load(bp);
     c0 = madd<T>(c0, v128.load_splat<T>(ap), b0);
-    c1 = madd<T>(c1, v128.load_splat<T>(ap, sizeof<T>()), b0);
-    c2 = madd<T>(c2, v128.load_splat<T>(ap, 2 * sizeof<T>()), b0);
-    c3 = madd<T>(c3, v128.load_splat<T>(ap, 3 * sizeof<T>()), b0);
-    ap += 4 * sizeof<T>();
-    bp += 32;
+    c1 = madd<T>(c1, v128.load_splat<T>(ap + o1), b0);
+    c2 = madd<T>(c2, v128.load_splat<T>(ap + o2), b0);
+    c3 = madd<T>(c3, v128.load_splat<T>(ap + o3), b0);
+    ap += ka;
+    bp += kb;
   }
   v128.store(c, c0);
   v128.store(c + ldc, c1);
@@ -179,50 +198,6 @@ function tileCopy<T>(dst: usize, ldd: usize, src: usize, lds: usize, rows: i32, 
     }
     dst += ldd;
     src += lds;
-  }
-}
-
-/** Packs A rows i..i+rows-1 (as used: op(A)), k steps pc..pc+kc, into PACKA as kc steps of MR
- * elements (missing rows zero). mode 2: A is stored k×m (transposed use). */
-// @ts-ignore: decorator
-@inline
-function packA<T>(a: usize, m: i32, k: i32, i: i32, pc: i32, kc: i32, rows: i32, mode: i32): void {
-  const sz = <usize>sizeof<T>();
-  const step = <usize>MR * sz;
-  if (mode == 2) {
-    let src = a + (<usize>pc * <usize>m + <usize>i) * sz;
-    const ld = <usize>m * sz;
-    let dst = PACKA;
-    if (rows == MR) {
-      for (let p = 0; p < kc; p++) {
-        v128.store(dst, v128.load(src));
-        if (sizeof<T>() == 8) v128.store(dst, v128.load(src, 16), 16);
-        src += ld; dst += step;
-      }
-    } else {
-      for (let p = 0; p < kc; p++) {
-        for (let r = 0; r < MR; r++) {
-          store<T>(dst + <usize>r * sz, r < rows ? load<T>(src + <usize>r * sz) : <T>0);
-        }
-        src += ld; dst += step;
-      }
-    }
-  } else {
-    for (let r = 0; r < MR; r++) {
-      let dst = PACKA + <usize>r * sz;
-      if (r < rows) {
-        let src = a + (<usize>(i + r) * <usize>k + <usize>pc) * sz;
-        for (let p = 0; p < kc; p++) {
-          store<T>(dst, load<T>(src));
-          src += sz; dst += step;
-        }
-      } else {
-        for (let p = 0; p < kc; p++) {
-          store<T>(dst, <T>0);
-          dst += step;
-        }
-      }
-    }
   }
 }
 
@@ -408,37 +383,61 @@ function gemm<T>(
     return;
   }
   const NC = (PACK_BYTES / (KC * 32)) * NR; // columns per packed block
-  const pack = PACK, tile = TILE, packa = PACKA;
+  const pack = PACK, tile = TILE;
+  // op(A) is read in place: row i of op(A) at k step p is at a + i·ra + p·ka.
+  const ra = mode == 2 ? sz : <usize>k * sz, ka = mode == 2 ? <usize>m * sz : sz;
+  const directB = mode != 1 && m <= DIRECT_B_ROWS;
+  const ldb = <usize>n * sz;
   for (let jc = j0; jc < j1; jc += NC) {
     const ncb = min(NC, j1 - jc);
     for (let pc = 0; pc < k; pc += KC) {
       const kc = min(KC, k - pc);
       const first = pc == 0, last = pc + kc == k;
       const loadC = acc != 0 || !first || useBias;
-      if (mode == 1) packT<T>(b, k, jc, pc, ncb, kc);
-      else packN<T>(b, n, jc, pc, ncb, kc);
+      const full = (ncb / NR) * NR;
+      if (!directB) {
+        if (mode == 1) packT<T>(b, k, jc, pc, ncb, kc);
+        else packN<T>(b, n, jc, pc, ncb, kc);
+      } else if (full < ncb) {
+        // B in place; only a last partial panel is packed (zero padded), once.
+        packN<T>(b, n, jc + full, pc, ncb - full, kc);
+      }
+      const aBlock = a + <usize>pc * ka;
       for (let i = 0; i < m; i += MR) {
         const rows = min(MR, m - i);
-        packA<T>(a, m, k, i, pc, kc, rows, mode);
+        const a0 = aBlock + <usize>i * ra;
+        const a1 = rows > 1 ? a0 + ra : a0;
+        const a2 = rows > 2 ? a0 + 2 * ra : a0;
+        const a3 = rows > 3 ? a0 + 3 * ra : a0;
         let bp = pack;
+        let kb: usize = 32;
         for (let jj = 0; jj < ncb; jj += NR) {
           const j = jc + jj;
           const cols = min(NR, j1 - j);
+          if (directB) {
+            if (jj < full) {
+              bp = b + <usize>pc * ldb + <usize>j * sz;
+              kb = ldb;
+            } else {
+              bp = pack;
+              kb = 32;
+            }
+          }
           const o = <usize>i * ldc + <usize>j * sz;
           const cp = c + o;
           if (rows == MR && cols == NR) {
-            if (first && useBias) biasFill<T>(cp, ldc, bias + <usize>j * sz, MR, NR);
-            micro<T>(packa, bp, kc, cp, ldc, loadC);
+            const init = first && useBias ? 2 : loadC ? 1 : 0;
+            micro<T>(a0, a1, a2, a3, ka, bp, kb, kc, cp, ldc, init, bias + <usize>j * sz);
           } else {
             // Element loops, not memory.copy: V8 calls out of line for each memory.copy.
             if (first && useBias) biasFill<T>(tile, 32, bias + <usize>j * sz, rows, cols);
             else if (loadC) tileCopy<T>(tile, 32, cp, ldc, rows, cols);
-            if (cols <= NR / 2) micro1<T>(packa, bp, kc, tile, 32, loadC);
-            else micro<T>(packa, bp, kc, tile, 32, loadC);
+            if (cols <= NR / 2) micro1<T>(a0, a1, a2, a3, ka, bp, kb, kc, tile, 32, loadC);
+            else micro<T>(a0, a1, a2, a3, ka, bp, kb, kc, tile, 32, loadC ? 1 : 0, 0);
             tileCopy<T>(cp, ldc, tile, 32, rows, cols);
           }
           if (last && epi != 0) epilogue<T>(cp, y, gate, o, ldc, rows, cols, epi, vs, one, s);
-          bp += <usize>kc * 32;
+          if (!directB) bp += <usize>kc * 32;
         }
       }
     }
