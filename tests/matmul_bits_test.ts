@@ -90,7 +90,8 @@ function firstDifference(actual: ArrayLike<number>, expected: ArrayLike<number>)
   if (actual.length !== expected.length) return `length ${actual.length} ≠ ${expected.length}`;
   for (let i = 0; i < actual.length; i++) {
     if (!Object.is(actual[i], expected[i])) {
-      return `element ${i}: ${actual[i]} ≠ ${expected[i]}`;
+      const show = (x: number) => (Object.is(x, -0) ? "-0" : String(x));
+      return `element ${i}: ${show(actual[i])} ≠ ${show(expected[i])}`;
     }
   }
   return "";
