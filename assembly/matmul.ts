@@ -19,7 +19,9 @@
 // results are deterministic and identical between full and edge tiles. Edge tiles (fewer than 4
 // rows or NR columns) reuse the same micro-kernel: missing A rows alias row 0 and C goes through a
 // small tile in scratch, of which only the valid part is copied back; an edge panel with at most
-// one vector of valid columns uses a 4×1-vector variant of the micro-kernel.
+// one vector of valid columns uses a 4×1-vector variant of the micro-kernel. Large products whose
+// op(A) is at least 2/5 zeros take the zero-skipping path instead (sparseGemm, below), which
+// computes the same sums without their ±0 terms.
 //
 // Fusion: `gemm_*` also starts C from a bias row (C = bias + A·B, the same sums as filling C with
 // the bias and accumulating) and applies an epilogue to each finished tile while it is in cache:
@@ -39,12 +41,21 @@ const TILE_BYTES: i32 = 128;
 /** Products with at most this many rows read B in place (no packing): each packed element would
  * be used by too few row blocks to repay its copy. */
 const DIRECT_B_ROWS: i32 = 32;
+/** The zero-skipping path (sparseGemm) costs about 1.5× the dense kernel per term it computes
+ * (one row at a time), so it runs only when at least 2/5 of op(A) is zero, with at least
+ * SPARSE_MIN_COLS vectors of columns and SPARSE_MIN_MACS multiply-adds (below, the zero count and
+ * the finiteness check of B cost more than they save). */
+const SPARSE_MIN_COLS: i32 = 4;
+const SPARSE_MIN_MACS: i64 = 1 << 18;
 /** Vectors of ones (passed in, not rebuilt in loops: see the relu kernels). */
 const ONE_F32_DATA: usize = memory.data<f32>([1, 1, 1, 1], 16);
 const ONE_F64_DATA: usize = memory.data<f64>([1, 1], 16);
 
-/** Bytes of one thread's scratch: packed B, the edge tile. */
-const SCRATCH_BYTES: i32 = PACK_BYTES + TILE_BYTES;
+/** Bytes of the list of nonzero k steps of one row of op(A) (KC pairs of a u32 offset and an
+ * element, 16 bytes each in f64; see sparseGemm). */
+const IDX_BYTES: i32 = KC * 16;
+/** Bytes of one thread's scratch: packed B, the edge tile, the nonzero list. */
+const SCRATCH_BYTES: i32 = PACK_BYTES + TILE_BYTES + IDX_BYTES;
 /** The first instance's scratch: right after the static data (not a data segment, so that
  * instantiating the module on a shared memory never rewrites it), before heap_start(). */
 const SCRATCH0: usize = (__heap_base + 63) & ~<usize>63;
@@ -52,6 +63,7 @@ const SCRATCH0: usize = (__heap_base + 63) & ~<usize>63;
 // This instance's scratch (globals are per instance, memory may be shared between instances).
 let PACK: usize = SCRATCH0;
 let TILE: usize = SCRATCH0 + <usize>PACK_BYTES;
+let IDX: usize = SCRATCH0 + <usize>(PACK_BYTES + TILE_BYTES);
 
 /** Bytes of scratch each instance needs (for set_scratch). */
 export function scratch_bytes(): i32 {
@@ -63,6 +75,7 @@ export function scratch_bytes(): i32 {
 export function set_scratch(ptr: usize): void {
   PACK = ptr;
   TILE = ptr + <usize>PACK_BYTES;
+  IDX = TILE + <usize>TILE_BYTES;
 }
 
 /** The 4×NR micro-kernel. a0..a3: the four rows of op(A) at the first k step, each advancing ka
@@ -353,6 +366,203 @@ function biasFill<T>(dst: usize, ld: usize, bp: usize, rows: i32, cols: i32): vo
   }
 }
 
+// Zero-skipping ("sparse A") path. A ReLU layer's outputs are about half zeros, so in h·W (the
+// next layer's forward) and hᵀ·δ (its weight gradient) about half of the terms a·b have a = ±0.
+// For each row of op(A) the k steps with a ≠ 0 are listed (IDX), and each row of C is the
+// sequential sum over that list only, vectorised across the columns (the B rows are read in
+// place). Skipping a term a·b with a = ±0 and b finite leaves the bits unchanged: a·b is ±0 and
+// c + (±0) = c for c ≠ 0 and for c = +0 (round to nearest), and a sum started from +0 never becomes
+// −0 (x + y = −0 only when both are −0). So the path is taken only when the sums start from +0 or
+// from a bias row without −0 (not when accumulating into C) and every element of B is finite
+// (0·∞ is NaN); otherwise, or with too few zeros to pay, the dense kernel runs. Either way every
+// element is the same sequential sum, bit for bit (tests/matmul_bits_test.ts).
+
+/** 4 vectors of one row of C (see sparseGemm). */
+// @ts-ignore: decorator
+@inline
+function chunk4<T>(bp: usize, end: usize, cp: usize, init: i32, ip: usize): void {
+  let c0 = v128.splat<T>(<T>0), c1 = c0, c2 = c0, c3 = c0;
+  if (init != 0) {
+    c0 = v128.load(ip, 0);
+    c1 = v128.load(ip, 16);
+    c2 = v128.load(ip, 32);
+    c3 = v128.load(ip, 48);
+  }
+  for (let e = IDX; e < end; e += 2 * sizeof<T>()) {
+    const b = bp + <usize>load<u32>(e);
+    const s = v128.load_splat<T>(e, sizeof<T>());
+    c0 = madd<T>(c0, s, v128.load(b, 0));
+    c1 = madd<T>(c1, s, v128.load(b, 16));
+    c2 = madd<T>(c2, s, v128.load(b, 32));
+    c3 = madd<T>(c3, s, v128.load(b, 48));
+  }
+  v128.store(cp, c0, 0);
+  v128.store(cp, c1, 16);
+  v128.store(cp, c2, 32);
+  v128.store(cp, c3, 48);
+}
+
+/** 2 vectors of one row of C (see sparseGemm). */
+// @ts-ignore: decorator
+@inline
+function chunk2<T>(bp: usize, end: usize, cp: usize, init: i32, ip: usize): void {
+  let c0 = v128.splat<T>(<T>0), c1 = c0;
+  if (init != 0) {
+    c0 = v128.load(ip, 0);
+    c1 = v128.load(ip, 16);
+  }
+  for (let e = IDX; e < end; e += 2 * sizeof<T>()) {
+    const b = bp + <usize>load<u32>(e);
+    const s = v128.load_splat<T>(e, sizeof<T>());
+    c0 = madd<T>(c0, s, v128.load(b, 0));
+    c1 = madd<T>(c1, s, v128.load(b, 16));
+  }
+  v128.store(cp, c0, 0);
+  v128.store(cp, c1, 16);
+}
+
+/** 1 vector of one row of C (see sparseGemm). */
+// @ts-ignore: decorator
+@inline
+function chunk1<T>(bp: usize, end: usize, cp: usize, init: i32, ip: usize): void {
+  let c0 = v128.splat<T>(<T>0);
+  if (init != 0) {
+    c0 = v128.load(ip, 0);
+  }
+  for (let e = IDX; e < end; e += 2 * sizeof<T>()) {
+    const b = bp + <usize>load<u32>(e);
+    const s = v128.load_splat<T>(e, sizeof<T>());
+    c0 = madd<T>(c0, s, v128.load(b, 0));
+  }
+  v128.store(cp, c0, 0);
+}
+
+/** Count of zero elements (±0) among len elements at a. */
+// @ts-ignore: decorator
+@inline
+function countZeros<T>(a: usize, len: i32): i32 {
+  const sz = <usize>sizeof<T>();
+  const L = 16 / sizeof<T>();
+  const zero = v128.splat<T>(<T>0);
+  let cnt = i32x4.splat(0);
+  let i = 0;
+  for (; i + L <= len; i += L) {
+    const z = v128.eq<T>(v128.load(a + <usize>i * sz), zero);
+    cnt = sizeof<T>() == 4 ? i32x4.sub(cnt, z) : i64x2.sub(cnt, z);
+  }
+  let total = sizeof<T>() == 4
+    ? i32x4.extract_lane(cnt, 0) + i32x4.extract_lane(cnt, 1) + i32x4.extract_lane(cnt, 2) +
+      i32x4.extract_lane(cnt, 3)
+    : <i32>(i64x2.extract_lane(cnt, 0) + i64x2.extract_lane(cnt, 1));
+  for (; i < len; i++) if (load<T>(a + <usize>i * sz) == <T>0) total++;
+  return total;
+}
+
+/** Whether every element of the rows×cols block at b (row stride ldb bytes) is finite. */
+// @ts-ignore: decorator
+@inline
+function allFinite<T>(b: usize, ldb: usize, rows: i32, cols: i32): bool {
+  const sz = <usize>sizeof<T>();
+  const L = 16 / sizeof<T>();
+  const zero = v128.splat<T>(<T>0);
+  // x·0 is ±0 for finite x and NaN otherwise; NaN stays in the sum.
+  let acc = zero;
+  let t: T = 0;
+  for (let r = 0; r < rows; r++) {
+    let j = 0;
+    for (; j + L <= cols; j += L) acc = v128.add<T>(acc, v128.mul<T>(v128.load(b + <usize>j * sz), zero));
+    for (; j < cols; j++) t += load<T>(b + <usize>j * sz) * <T>0;
+    b += ldb;
+  }
+  acc = v128.ne<T>(acc, acc);
+  return !v128.any_true(acc) && t == t;
+}
+
+/** Whether any of the len elements at p is −0. */
+// @ts-ignore: decorator
+@inline
+function hasNegZero<T>(p: usize, len: i32): bool {
+  for (let j = 0; j < len; j++) {
+    const v = load<T>(p + <usize>j * sizeof<T>());
+    if (v == <T>0 && 1 / v < 0) return true;
+  }
+  return false;
+}
+
+/** One element of a sparse row beyond the last whole vector: the same lane operations. */
+// @ts-ignore: decorator
+@inline
+function sparseScalar<T>(bp: usize, end: usize, init: T): T {
+  let c = v128.splat<T>(init);
+  for (let e = IDX; e < end; e += 2 * sizeof<T>()) {
+    const b = bp + <usize>load<u32>(e);
+    c = madd<T>(c, v128.load_splat<T>(e, sizeof<T>()), v128.load_splat<T>(b));
+  }
+  return sizeof<T>() == 4 ? <T>f32x4.extract_lane(c, 0) : <T>f64x2.extract_lane(c, 0);
+}
+
+/** The zero-skipping product (see above): columns j0..j1-1 of C = [bias +] op(A)·B, op(A) row i
+ * at k step p at a + i·ra + p·ka, B row-major k×n; then the epilogue. */
+// @ts-ignore: decorator
+@inline
+function sparseGemm<T>(
+  a: usize, ra: usize, ka: usize, b: usize, c: usize, m: i32, k: i32, n: i32, bias: usize,
+  epi: i32, y: usize, gate: usize, vs: v128, one: v128, s: T, j0: i32, j1: i32,
+): void {
+  const sz = <usize>sizeof<T>();
+  const L = 16 / sizeof<T>();
+  const ldc = <usize>n * sz, ldb = <usize>n * sz;
+  for (let pc = 0; pc < k; pc += KC) {
+    const kc = min(KC, k - pc);
+    const first = pc == 0, last = pc + kc == k;
+    const bBlock = b + <usize>pc * ldb;
+    for (let i = 0; i < m; i++) {
+      const ap = a + <usize>i * ra + <usize>pc * ka;
+      // the nonzero k steps of this row, branch-free: (offset of B's row, a) pairs
+      let e = IDX;
+      let q = ap;
+      let bo: usize = 0;
+      for (let p = 0; p < kc; p++) {
+        const v = load<T>(q);
+        store<u32>(e, <u32>bo);
+        store<T>(e, v, sizeof<T>());
+        e += v != <T>0 ? 2 * sizeof<T>() : 0;
+        q += ka;
+        bo += ldb;
+      }
+      const end = e;
+      const crow = c + <usize>i * ldc;
+      // sums start from zero (init 0), the bias (first block) or C (later blocks)
+      const init = first ? (bias != 0 ? 1 : 0) : 1;
+      const src = first ? bias : crow;
+      let j = j0;
+      for (; j + 4 * L <= j1; j += 4 * L) {
+        const o = <usize>j * sz;
+        chunk4<T>(bBlock + o, end, crow + o, init, src + o);
+      }
+      if (j + 2 * L <= j1) {
+        const o = <usize>j * sz;
+        chunk2<T>(bBlock + o, end, crow + o, init, src + o);
+        j += 2 * L;
+      }
+      if (j + L <= j1) {
+        const o = <usize>j * sz;
+        chunk1<T>(bBlock + o, end, crow + o, init, src + o);
+        j += L;
+      }
+      for (; j < j1; j++) {
+        const o = <usize>j * sz;
+        const c0 = init != 0 ? load<T>(src + o) : <T>0;
+        store<T>(crow + o, sparseScalar<T>(bBlock + o, end, c0));
+      }
+      if (last && epi != 0) {
+        const o = <usize>i * ldc + <usize>j0 * sz;
+        epilogue<T>(c + o, y, gate, o, ldc, 1, j1 - j0, epi, vs, one, s);
+      }
+    }
+  }
+}
+
 /** mode 0: C = A·B (A m×k, B k×n); 1: C = A·Bᵀ (B n×k); 2: C = Aᵀ·B (A k×m). Only columns
  * j0..j1-1 of C. C starts from C (acc), the bias row at `bias` (bias != 0, acc 0) or zero; then
  * the epilogue epi (0 none, 1 leaky ReLU into y and gate, 2 times gate). */
@@ -382,10 +592,20 @@ function gemm<T>(
     }
     return;
   }
-  const NC = (PACK_BYTES / (KC * 32)) * NR; // columns per packed block
-  const pack = PACK, tile = TILE;
   // op(A) is read in place: row i of op(A) at k step p is at a + i·ra + p·ka.
   const ra = mode == 2 ? sz : <usize>k * sz, ka = mode == 2 ? <usize>m * sz : sz;
+  if (
+    mode != 1 && acc == 0 && j1 - j0 >= SPARSE_MIN_COLS * (16 / sizeof<T>()) &&
+    <i64>m * <i64>k * <i64>(j1 - j0) >= SPARSE_MIN_MACS &&
+    <i64>countZeros<T>(a, m * k) * 5 >= <i64>m * <i64>k * 2 &&
+    (!useBias || !hasNegZero<T>(bias + <usize>j0 * sz, j1 - j0)) &&
+    allFinite<T>(b + <usize>j0 * sz, <usize>n * sz, k, j1 - j0)
+  ) {
+    sparseGemm<T>(a, ra, ka, b, c, m, k, n, useBias ? bias : 0, epi, y, gate, vs, one, s, j0, j1);
+    return;
+  }
+  const NC = (PACK_BYTES / (KC * 32)) * NR; // columns per packed block
+  const pack = PACK, tile = TILE;
   const directB = mode != 1 && m <= DIRECT_B_ROWS;
   const ldb = <usize>n * sz;
   for (let jc = j0; jc < j1; jc += NC) {

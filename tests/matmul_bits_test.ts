@@ -187,7 +187,9 @@ for (const precision of PRECISIONS) {
     // infinite or NaN element of B times a zero of A is NaN, as in the sequential sum.
     const k = new Kernels(precision);
     const failures: string[] = [];
-    for (const [m, kk, n] of [[16, 200, 50], [5, 17, 3], [64, 70, 130]]) {
+    for (
+      const [m, kk, n] of [[16, 200, 50], [5, 17, 3], [64, 70, 130], [16, 100, 200], [37, 300, 270]]
+    ) {
       for (const special of [-Infinity, Infinity, NaN, "negzero-bias"] as const) {
         const mark = k.mark();
         const rng = makeRng(m + kk + n);
@@ -228,6 +230,45 @@ for (const precision of PRECISIONS) {
         }
         k.release(mark);
       }
+    }
+    assertEquals(failures, []);
+  });
+}
+
+for (const precision of PRECISIONS) {
+  Deno.test(`split over 2 and 3 threads, products on zero-rich A keep the sequential sums (${precision})`, () => {
+    const failures: string[] = [];
+    for (const threads of [2, 3]) {
+      using k = new Kernels(precision, { threads });
+      let seed = 500;
+      // ≥ 2¹⁹ multiply-adds: split into column ranges; one and several k blocks
+      for (const [m, kk, n] of [[64, 70, 130], [37, 300, 270], [64, 200, 250]]) {
+        for (const mode of MODES) {
+          const mark = k.mark();
+          const rng = makeRng(seed++);
+          const o = operands(k, mode, m, kk, n, rng);
+          const c = k.alloc(m, n);
+          product(k, mode, o, c, false);
+          const exp = reference(precision, mode, o.av, o.bv, m, kk, n, () => 0);
+          const d = firstDifference(k.view(c), exp);
+          if (d) failures.push(`${threads} threads ${mode} ${m}×${kk}×${n}: ${d}`);
+          k.release(mark);
+        }
+        const mark = k.mark();
+        const rng = makeRng(seed++);
+        const o = operands(k, "nn", m, kk, n, rng);
+        const biasRow = k.alloc(1, n);
+        const bias = fill(k, biasRow, rng);
+        const z = k.alloc(m, n), y = k.alloc(m, n), gate = k.alloc(m, n);
+        k.linear(o.a, o.b, biasRow.ptr, z, { y, gate, slope: 0 });
+        const zExp = reference(precision, "nn", o.av, o.bv, m, kk, n, (_i, j) => bias[j]);
+        const d = firstDifference(k.view(z), zExp);
+        if (d) failures.push(`${threads} threads linear ${m}×${kk}×${n}: ${d}`);
+        const yd = firstDifference(k.view(y), zExp.map((v) => (v > 0 ? v : v * 0)));
+        if (yd) failures.push(`${threads} threads linear ReLU ${m}×${kk}×${n}: ${yd}`);
+        k.release(mark);
+      }
+      assertEquals(k.parallelCalls > 0, true);
     }
     assertEquals(failures, []);
   });
