@@ -4,18 +4,24 @@
 // Layout: every matrix is dense row-major, element (i, j) of an r×c matrix at ptr + (i*c + j)*size.
 // Pointers are byte offsets into the module's memory. Kernels never allocate and never trap on
 // valid arguments: B is packed into a scratch region (PACK) reserved between the static data and
-// heap_start(), so callers' allocations can never overlap it.
+// heap_start(), so callers' allocations can never overlap it; nothing is read outside the operands.
 //
-// Algorithm (GotoBLAS-style, without packing A): for each block of NC columns and KC rows of k,
+// Algorithm (GotoBLAS-style, A read in place): for each block of NC columns and KC rows of k,
 // B is packed into micro-panels of NR columns (NR = two v128 vectors: 8 f32 or 4 f64), zero padded
-// on the right. A 4×NR register-blocked micro-kernel then walks k, broadcasting one A element per
-// row (v128.load_splat) and multiplying it by the two B vectors: 8 accumulators, separate mul and
-// add (no FMA). Each C element is therefore always the sequential sum
+// on the right; products with few rows (m ≤ DIRECT_B_ROWS, e.g. a minibatch times a weight
+// matrix) read full panels of a row-major B in place instead, since each packed element would be
+// used by only a few row blocks, and pack only a last partial panel. A 4×NR register-blocked
+// micro-kernel then walks k, broadcasting one element of each of 4 rows of op(A) (v128.load_splat,
+// straight from A, whichever way it is stored) and multiplying it by the two B vectors: 8
+// accumulators, separate mul and add (no FMA), started from zero, from C or from the bias row.
+// Each C element is therefore always the sequential sum
 // ((c + a0·b0) + a1·b1) + … in k order, whatever the blocking, the edge handling or the variant:
 // results are deterministic and identical between full and edge tiles. Edge tiles (fewer than 4
 // rows or NR columns) reuse the same micro-kernel: missing A rows alias row 0 and C goes through a
 // small tile in scratch, of which only the valid part is copied back; an edge panel with at most
-// one vector of valid columns uses a 4×1-vector variant of the micro-kernel.
+// one vector of valid columns uses a 4×1-vector variant of the micro-kernel. Large products whose
+// op(A) is at least 2/5 zeros take the zero-skipping path instead (sparseGemm, below), which
+// computes the same sums without their ±0 terms.
 //
 // Fusion: `gemm_*` also starts C from a bias row (C = bias + A·B, the same sums as filling C with
 // the bias and accumulating) and applies an epilogue to each finished tile while it is in cache:
@@ -32,14 +38,24 @@ const KC: i32 = 256;
 const PACK_BYTES: i32 = 256 * 1024;
 /** Bytes of the C edge tile (MR × NR elements = 4 × 32 bytes). */
 const TILE_BYTES: i32 = 128;
-/** Bytes of the packed A micro-panel (KC steps × MR elements, f64). */
-const PACKA_BYTES: i32 = KC * MR * 8;
+/** Products with at most this many rows read B in place (no packing): each packed element would
+ * be used by too few row blocks to repay its copy. */
+const DIRECT_B_ROWS: i32 = 32;
+/** The zero-skipping path (sparseGemm) costs about 1.5× the dense kernel per term it computes
+ * (one row at a time), so it runs only when at least 2/5 of op(A) is zero, with at least
+ * SPARSE_MIN_COLS vectors of columns and SPARSE_MIN_MACS multiply-adds (below, the zero count and
+ * the finiteness check of B cost more than they save). */
+const SPARSE_MIN_COLS: i32 = 4;
+const SPARSE_MIN_MACS: i64 = 1 << 18;
 /** Vectors of ones (passed in, not rebuilt in loops: see the relu kernels). */
 const ONE_F32_DATA: usize = memory.data<f32>([1, 1, 1, 1], 16);
 const ONE_F64_DATA: usize = memory.data<f64>([1, 1], 16);
 
-/** Bytes of one thread's scratch: packed B, the edge tile, packed A. */
-const SCRATCH_BYTES: i32 = PACK_BYTES + TILE_BYTES + PACKA_BYTES;
+/** Bytes of the list of nonzero k steps of one row of op(A) (KC pairs of a u32 offset and an
+ * element, 16 bytes each in f64; see sparseGemm). */
+const IDX_BYTES: i32 = KC * 16;
+/** Bytes of one thread's scratch: packed B, the edge tile, the nonzero list. */
+const SCRATCH_BYTES: i32 = PACK_BYTES + TILE_BYTES + IDX_BYTES;
 /** The first instance's scratch: right after the static data (not a data segment, so that
  * instantiating the module on a shared memory never rewrites it), before heap_start(). */
 const SCRATCH0: usize = (__heap_base + 63) & ~<usize>63;
@@ -47,7 +63,7 @@ const SCRATCH0: usize = (__heap_base + 63) & ~<usize>63;
 // This instance's scratch (globals are per instance, memory may be shared between instances).
 let PACK: usize = SCRATCH0;
 let TILE: usize = SCRATCH0 + <usize>PACK_BYTES;
-let PACKA: usize = SCRATCH0 + <usize>(PACK_BYTES + TILE_BYTES);
+let IDX: usize = SCRATCH0 + <usize>(PACK_BYTES + TILE_BYTES);
 
 /** Bytes of scratch each instance needs (for set_scratch). */
 export function scratch_bytes(): i32 {
@@ -59,77 +75,88 @@ export function scratch_bytes(): i32 {
 export function set_scratch(ptr: usize): void {
   PACK = ptr;
   TILE = ptr + <usize>PACK_BYTES;
-  PACKA = TILE + <usize>TILE_BYTES;
+  IDX = TILE + <usize>TILE_BYTES;
 }
 
-/** The 4×NR micro-kernel. ap: packed A micro-panel (kc steps of MR elements), bp: packed B
- * micro-panel (kc steps of 32 bytes), c: C tile with row stride ldc bytes. */
+/** The 4×NR micro-kernel. a0..a3: the four rows of op(A) at the first k step, each advancing ka
+ * bytes per step (missing rows of an edge tile alias row 0); bp: B at the first k step, NR
+ * contiguous elements per step, advancing kb bytes (a packed micro-panel: 32; B read in place: its
+ * row stride); c: C tile with row stride ldc bytes. init 0: the sums start from zero, 1: from C,
+ * 2: from the bias row at bias (NR elements, the same for every row). */
 // @ts-ignore: decorator
 @inline
-function micro<T>(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, loadC: bool): void {
+function micro<T>(
+  a0: usize, a1: usize, a2: usize, a3: usize, ka: usize, bp: usize, kb: usize, kc: i32,
+  c: usize, ldc: usize, init: i32, bias: usize,
+): void {
   let c00 = v128.splat<T>(<T>0), c01 = c00, c10 = c00, c11 = c00;
   let c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  if (loadC) {
+  if (init == 1) {
     c00 = v128.load(c); c01 = v128.load(c, 16);
     c10 = v128.load(c + ldc); c11 = v128.load(c + ldc, 16);
     c20 = v128.load(c + 2 * ldc); c21 = v128.load(c + 2 * ldc, 16);
     c30 = v128.load(c + 3 * ldc); c31 = v128.load(c + 3 * ldc, 16);
+  } else if (init == 2) {
+    c00 = v128.load(bias); c01 = v128.load(bias, 16);
+    c10 = c00; c11 = c01; c20 = c00; c21 = c01; c30 = c00; c31 = c01;
   }
   // Two k steps per iteration (same order of operations as one at a time), then the odd step.
-  const bEnd2 = bp + <usize>(kc & ~1) * 32;
-  while (bp < bEnd2) {
+  const o1 = a1 - a0, o2 = a2 - a0, o3 = a3 - a0;
+  let ap = a0;
+  const apEnd2 = a0 + <usize>(kc & ~1) * ka;
+  while (ap < apEnd2) {
     {
       const b0 = v128.load(bp, 0);
-      const b1 = v128.load(bp, 0 + 16);
-      let s = v128.load_splat<T>(ap, 0);
+      const b1 = v128.load(bp, 16);
+      let s = v128.load_splat<T>(ap);
       c00 = madd<T>(c00, s, b0);
       c01 = madd<T>(c01, s, b1);
-      s = v128.load_splat<T>(ap, 0 + sizeof<T>());
+      s = v128.load_splat<T>(ap + o1);
       c10 = madd<T>(c10, s, b0);
       c11 = madd<T>(c11, s, b1);
-      s = v128.load_splat<T>(ap, 0 + 2 * sizeof<T>());
+      s = v128.load_splat<T>(ap + o2);
       c20 = madd<T>(c20, s, b0);
       c21 = madd<T>(c21, s, b1);
-      s = v128.load_splat<T>(ap, 0 + 3 * sizeof<T>());
+      s = v128.load_splat<T>(ap + o3);
       c30 = madd<T>(c30, s, b0);
       c31 = madd<T>(c31, s, b1);
     }
+    ap += ka;
+    bp += kb;
     {
-      const b0 = v128.load(bp, 32);
-      const b1 = v128.load(bp, 32 + 16);
-      let s = v128.load_splat<T>(ap, 4 * sizeof<T>());
+      const b0 = v128.load(bp, 0);
+      const b1 = v128.load(bp, 16);
+      let s = v128.load_splat<T>(ap);
       c00 = madd<T>(c00, s, b0);
       c01 = madd<T>(c01, s, b1);
-      s = v128.load_splat<T>(ap, 4 * sizeof<T>() + sizeof<T>());
+      s = v128.load_splat<T>(ap + o1);
       c10 = madd<T>(c10, s, b0);
       c11 = madd<T>(c11, s, b1);
-      s = v128.load_splat<T>(ap, 4 * sizeof<T>() + 2 * sizeof<T>());
+      s = v128.load_splat<T>(ap + o2);
       c20 = madd<T>(c20, s, b0);
       c21 = madd<T>(c21, s, b1);
-      s = v128.load_splat<T>(ap, 4 * sizeof<T>() + 3 * sizeof<T>());
+      s = v128.load_splat<T>(ap + o3);
       c30 = madd<T>(c30, s, b0);
       c31 = madd<T>(c31, s, b1);
     }
-    ap += 8 * sizeof<T>();
-    bp += 64;
+    ap += ka;
+    bp += kb;
   }
   if (kc & 1) {
-    {
-      const b0 = v128.load(bp, 0);
-      const b1 = v128.load(bp, 0 + 16);
-      let s = v128.load_splat<T>(ap, 0);
-      c00 = madd<T>(c00, s, b0);
-      c01 = madd<T>(c01, s, b1);
-      s = v128.load_splat<T>(ap, 0 + sizeof<T>());
-      c10 = madd<T>(c10, s, b0);
-      c11 = madd<T>(c11, s, b1);
-      s = v128.load_splat<T>(ap, 0 + 2 * sizeof<T>());
-      c20 = madd<T>(c20, s, b0);
-      c21 = madd<T>(c21, s, b1);
-      s = v128.load_splat<T>(ap, 0 + 3 * sizeof<T>());
-      c30 = madd<T>(c30, s, b0);
-      c31 = madd<T>(c31, s, b1);
-    }
+    const b0 = v128.load(bp, 0);
+    const b1 = v128.load(bp, 16);
+    let s = v128.load_splat<T>(ap);
+    c00 = madd<T>(c00, s, b0);
+    c01 = madd<T>(c01, s, b1);
+    s = v128.load_splat<T>(ap + o1);
+    c10 = madd<T>(c10, s, b0);
+    c11 = madd<T>(c11, s, b1);
+    s = v128.load_splat<T>(ap + o2);
+    c20 = madd<T>(c20, s, b0);
+    c21 = madd<T>(c21, s, b1);
+    s = v128.load_splat<T>(ap + o3);
+    c30 = madd<T>(c30, s, b0);
+    c31 = madd<T>(c31, s, b1);
   }
   v128.store(c, c00); v128.store(c, c01, 16);
   v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
@@ -141,10 +168,13 @@ function micro<T>(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, loadC: bo
 import { madd } from "./madd";
 
 /** The 4×1-vector micro-kernel for edge panels of at most one vector of valid columns: same
- * operations, in the same order, as the first vector of `micro`. */
+ * operations, in the same order, as the first vector of `micro` (init 0 or 1 only). */
 // @ts-ignore: decorator
 @inline
-function micro1<T>(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, loadC: bool): void {
+function micro1<T>(
+  a0: usize, a1: usize, a2: usize, a3: usize, ka: usize, bp: usize, kb: usize, kc: i32,
+  c: usize, ldc: usize, loadC: bool,
+): void {
   let c0 = v128.splat<T>(<T>0), c1 = c0, c2 = c0, c3 = c0;
   if (loadC) {
     c0 = v128.load(c);
@@ -152,15 +182,17 @@ function micro1<T>(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, loadC: b
     c2 = v128.load(c + 2 * ldc);
     c3 = v128.load(c + 3 * ldc);
   }
-  const bEnd = bp + <usize>kc * 32;
-  while (bp < bEnd) {
+  const o1 = a1 - a0, o2 = a2 - a0, o3 = a3 - a0;
+  let ap = a0;
+  const apEnd = a0 + <usize>kc * ka;
+  while (ap < apEnd) {
     const b0 = v128.load(bp);
     c0 = madd<T>(c0, v128.load_splat<T>(ap), b0);
-    c1 = madd<T>(c1, v128.load_splat<T>(ap, sizeof<T>()), b0);
-    c2 = madd<T>(c2, v128.load_splat<T>(ap, 2 * sizeof<T>()), b0);
-    c3 = madd<T>(c3, v128.load_splat<T>(ap, 3 * sizeof<T>()), b0);
-    ap += 4 * sizeof<T>();
-    bp += 32;
+    c1 = madd<T>(c1, v128.load_splat<T>(ap + o1), b0);
+    c2 = madd<T>(c2, v128.load_splat<T>(ap + o2), b0);
+    c3 = madd<T>(c3, v128.load_splat<T>(ap + o3), b0);
+    ap += ka;
+    bp += kb;
   }
   v128.store(c, c0);
   v128.store(c + ldc, c1);
@@ -179,50 +211,6 @@ function tileCopy<T>(dst: usize, ldd: usize, src: usize, lds: usize, rows: i32, 
     }
     dst += ldd;
     src += lds;
-  }
-}
-
-/** Packs A rows i..i+rows-1 (as used: op(A)), k steps pc..pc+kc, into PACKA as kc steps of MR
- * elements (missing rows zero). mode 2: A is stored k×m (transposed use). */
-// @ts-ignore: decorator
-@inline
-function packA<T>(a: usize, m: i32, k: i32, i: i32, pc: i32, kc: i32, rows: i32, mode: i32): void {
-  const sz = <usize>sizeof<T>();
-  const step = <usize>MR * sz;
-  if (mode == 2) {
-    let src = a + (<usize>pc * <usize>m + <usize>i) * sz;
-    const ld = <usize>m * sz;
-    let dst = PACKA;
-    if (rows == MR) {
-      for (let p = 0; p < kc; p++) {
-        v128.store(dst, v128.load(src));
-        if (sizeof<T>() == 8) v128.store(dst, v128.load(src, 16), 16);
-        src += ld; dst += step;
-      }
-    } else {
-      for (let p = 0; p < kc; p++) {
-        for (let r = 0; r < MR; r++) {
-          store<T>(dst + <usize>r * sz, r < rows ? load<T>(src + <usize>r * sz) : <T>0);
-        }
-        src += ld; dst += step;
-      }
-    }
-  } else {
-    for (let r = 0; r < MR; r++) {
-      let dst = PACKA + <usize>r * sz;
-      if (r < rows) {
-        let src = a + (<usize>(i + r) * <usize>k + <usize>pc) * sz;
-        for (let p = 0; p < kc; p++) {
-          store<T>(dst, load<T>(src));
-          src += sz; dst += step;
-        }
-      } else {
-        for (let p = 0; p < kc; p++) {
-          store<T>(dst, <T>0);
-          dst += step;
-        }
-      }
-    }
   }
 }
 
@@ -378,6 +366,203 @@ function biasFill<T>(dst: usize, ld: usize, bp: usize, rows: i32, cols: i32): vo
   }
 }
 
+// Zero-skipping ("sparse A") path. A ReLU layer's outputs are about half zeros, so in h·W (the
+// next layer's forward) and hᵀ·δ (its weight gradient) about half of the terms a·b have a = ±0.
+// For each row of op(A) the k steps with a ≠ 0 are listed (IDX), and each row of C is the
+// sequential sum over that list only, vectorised across the columns (the B rows are read in
+// place). Skipping a term a·b with a = ±0 and b finite leaves the bits unchanged: a·b is ±0 and
+// c + (±0) = c for c ≠ 0 and for c = +0 (round to nearest), and a sum started from +0 never becomes
+// −0 (x + y = −0 only when both are −0). So the path is taken only when the sums start from +0 or
+// from a bias row without −0 (not when accumulating into C) and every element of B is finite
+// (0·∞ is NaN); otherwise, or with too few zeros to pay, the dense kernel runs. Either way every
+// element is the same sequential sum, bit for bit (tests/matmul_bits_test.ts).
+
+/** 4 vectors of one row of C (see sparseGemm). */
+// @ts-ignore: decorator
+@inline
+function chunk4<T>(bp: usize, end: usize, cp: usize, init: i32, ip: usize): void {
+  let c0 = v128.splat<T>(<T>0), c1 = c0, c2 = c0, c3 = c0;
+  if (init != 0) {
+    c0 = v128.load(ip, 0);
+    c1 = v128.load(ip, 16);
+    c2 = v128.load(ip, 32);
+    c3 = v128.load(ip, 48);
+  }
+  for (let e = IDX; e < end; e += 2 * sizeof<T>()) {
+    const b = bp + <usize>load<u32>(e);
+    const s = v128.load_splat<T>(e, sizeof<T>());
+    c0 = madd<T>(c0, s, v128.load(b, 0));
+    c1 = madd<T>(c1, s, v128.load(b, 16));
+    c2 = madd<T>(c2, s, v128.load(b, 32));
+    c3 = madd<T>(c3, s, v128.load(b, 48));
+  }
+  v128.store(cp, c0, 0);
+  v128.store(cp, c1, 16);
+  v128.store(cp, c2, 32);
+  v128.store(cp, c3, 48);
+}
+
+/** 2 vectors of one row of C (see sparseGemm). */
+// @ts-ignore: decorator
+@inline
+function chunk2<T>(bp: usize, end: usize, cp: usize, init: i32, ip: usize): void {
+  let c0 = v128.splat<T>(<T>0), c1 = c0;
+  if (init != 0) {
+    c0 = v128.load(ip, 0);
+    c1 = v128.load(ip, 16);
+  }
+  for (let e = IDX; e < end; e += 2 * sizeof<T>()) {
+    const b = bp + <usize>load<u32>(e);
+    const s = v128.load_splat<T>(e, sizeof<T>());
+    c0 = madd<T>(c0, s, v128.load(b, 0));
+    c1 = madd<T>(c1, s, v128.load(b, 16));
+  }
+  v128.store(cp, c0, 0);
+  v128.store(cp, c1, 16);
+}
+
+/** 1 vector of one row of C (see sparseGemm). */
+// @ts-ignore: decorator
+@inline
+function chunk1<T>(bp: usize, end: usize, cp: usize, init: i32, ip: usize): void {
+  let c0 = v128.splat<T>(<T>0);
+  if (init != 0) {
+    c0 = v128.load(ip, 0);
+  }
+  for (let e = IDX; e < end; e += 2 * sizeof<T>()) {
+    const b = bp + <usize>load<u32>(e);
+    const s = v128.load_splat<T>(e, sizeof<T>());
+    c0 = madd<T>(c0, s, v128.load(b, 0));
+  }
+  v128.store(cp, c0, 0);
+}
+
+/** Count of zero elements (±0) among len elements at a. */
+// @ts-ignore: decorator
+@inline
+function countZeros<T>(a: usize, len: i32): i32 {
+  const sz = <usize>sizeof<T>();
+  const L = 16 / sizeof<T>();
+  const zero = v128.splat<T>(<T>0);
+  let cnt = i32x4.splat(0);
+  let i = 0;
+  for (; i + L <= len; i += L) {
+    const z = v128.eq<T>(v128.load(a + <usize>i * sz), zero);
+    cnt = sizeof<T>() == 4 ? i32x4.sub(cnt, z) : i64x2.sub(cnt, z);
+  }
+  let total = sizeof<T>() == 4
+    ? i32x4.extract_lane(cnt, 0) + i32x4.extract_lane(cnt, 1) + i32x4.extract_lane(cnt, 2) +
+      i32x4.extract_lane(cnt, 3)
+    : <i32>(i64x2.extract_lane(cnt, 0) + i64x2.extract_lane(cnt, 1));
+  for (; i < len; i++) if (load<T>(a + <usize>i * sz) == <T>0) total++;
+  return total;
+}
+
+/** Whether every element of the rows×cols block at b (row stride ldb bytes) is finite. */
+// @ts-ignore: decorator
+@inline
+function allFinite<T>(b: usize, ldb: usize, rows: i32, cols: i32): bool {
+  const sz = <usize>sizeof<T>();
+  const L = 16 / sizeof<T>();
+  const zero = v128.splat<T>(<T>0);
+  // x·0 is ±0 for finite x and NaN otherwise; NaN stays in the sum.
+  let acc = zero;
+  let t: T = 0;
+  for (let r = 0; r < rows; r++) {
+    let j = 0;
+    for (; j + L <= cols; j += L) acc = v128.add<T>(acc, v128.mul<T>(v128.load(b + <usize>j * sz), zero));
+    for (; j < cols; j++) t += load<T>(b + <usize>j * sz) * <T>0;
+    b += ldb;
+  }
+  acc = v128.ne<T>(acc, acc);
+  return !v128.any_true(acc) && t == t;
+}
+
+/** Whether any of the len elements at p is −0. */
+// @ts-ignore: decorator
+@inline
+function hasNegZero<T>(p: usize, len: i32): bool {
+  for (let j = 0; j < len; j++) {
+    const v = load<T>(p + <usize>j * sizeof<T>());
+    if (v == <T>0 && 1 / v < 0) return true;
+  }
+  return false;
+}
+
+/** One element of a sparse row beyond the last whole vector: the same lane operations. */
+// @ts-ignore: decorator
+@inline
+function sparseScalar<T>(bp: usize, end: usize, init: T): T {
+  let c = v128.splat<T>(init);
+  for (let e = IDX; e < end; e += 2 * sizeof<T>()) {
+    const b = bp + <usize>load<u32>(e);
+    c = madd<T>(c, v128.load_splat<T>(e, sizeof<T>()), v128.load_splat<T>(b));
+  }
+  return sizeof<T>() == 4 ? <T>f32x4.extract_lane(c, 0) : <T>f64x2.extract_lane(c, 0);
+}
+
+/** The zero-skipping product (see above): columns j0..j1-1 of C = [bias +] op(A)·B, op(A) row i
+ * at k step p at a + i·ra + p·ka, B row-major k×n; then the epilogue. */
+// @ts-ignore: decorator
+@inline
+function sparseGemm<T>(
+  a: usize, ra: usize, ka: usize, b: usize, c: usize, m: i32, k: i32, n: i32, bias: usize,
+  epi: i32, y: usize, gate: usize, vs: v128, one: v128, s: T, j0: i32, j1: i32,
+): void {
+  const sz = <usize>sizeof<T>();
+  const L = 16 / sizeof<T>();
+  const ldc = <usize>n * sz, ldb = <usize>n * sz;
+  for (let pc = 0; pc < k; pc += KC) {
+    const kc = min(KC, k - pc);
+    const first = pc == 0, last = pc + kc == k;
+    const bBlock = b + <usize>pc * ldb;
+    for (let i = 0; i < m; i++) {
+      const ap = a + <usize>i * ra + <usize>pc * ka;
+      // the nonzero k steps of this row, branch-free: (offset of B's row, a) pairs
+      let e = IDX;
+      let q = ap;
+      let bo: usize = 0;
+      for (let p = 0; p < kc; p++) {
+        const v = load<T>(q);
+        store<u32>(e, <u32>bo);
+        store<T>(e, v, sizeof<T>());
+        e += v != <T>0 ? 2 * sizeof<T>() : 0;
+        q += ka;
+        bo += ldb;
+      }
+      const end = e;
+      const crow = c + <usize>i * ldc;
+      // sums start from zero (init 0), the bias (first block) or C (later blocks)
+      const init = first ? (bias != 0 ? 1 : 0) : 1;
+      const src = first ? bias : crow;
+      let j = j0;
+      for (; j + 4 * L <= j1; j += 4 * L) {
+        const o = <usize>j * sz;
+        chunk4<T>(bBlock + o, end, crow + o, init, src + o);
+      }
+      if (j + 2 * L <= j1) {
+        const o = <usize>j * sz;
+        chunk2<T>(bBlock + o, end, crow + o, init, src + o);
+        j += 2 * L;
+      }
+      if (j + L <= j1) {
+        const o = <usize>j * sz;
+        chunk1<T>(bBlock + o, end, crow + o, init, src + o);
+        j += L;
+      }
+      for (; j < j1; j++) {
+        const o = <usize>j * sz;
+        const c0 = init != 0 ? load<T>(src + o) : <T>0;
+        store<T>(crow + o, sparseScalar<T>(bBlock + o, end, c0));
+      }
+      if (last && epi != 0) {
+        const o = <usize>i * ldc + <usize>j0 * sz;
+        epilogue<T>(c + o, y, gate, o, ldc, 1, j1 - j0, epi, vs, one, s);
+      }
+    }
+  }
+}
+
 /** mode 0: C = A·B (A m×k, B k×n); 1: C = A·Bᵀ (B n×k); 2: C = Aᵀ·B (A k×m). Only columns
  * j0..j1-1 of C. C starts from C (acc), the bias row at `bias` (bias != 0, acc 0) or zero; then
  * the epilogue epi (0 none, 1 leaky ReLU into y and gate, 2 times gate). */
@@ -407,38 +592,72 @@ function gemm<T>(
     }
     return;
   }
+  // op(A) is read in place: row i of op(A) at k step p is at a + i·ra + p·ka.
+  const ra = mode == 2 ? sz : <usize>k * sz, ka = mode == 2 ? <usize>m * sz : sz;
+  if (
+    mode != 1 && acc == 0 && j1 - j0 >= SPARSE_MIN_COLS * (16 / sizeof<T>()) &&
+    <i64>m * <i64>k * <i64>(j1 - j0) >= SPARSE_MIN_MACS &&
+    <i64>countZeros<T>(a, m * k) * 5 >= <i64>m * <i64>k * 2 &&
+    (!useBias || !hasNegZero<T>(bias + <usize>j0 * sz, j1 - j0)) &&
+    allFinite<T>(b + <usize>j0 * sz, <usize>n * sz, k, j1 - j0)
+  ) {
+    sparseGemm<T>(a, ra, ka, b, c, m, k, n, useBias ? bias : 0, epi, y, gate, vs, one, s, j0, j1);
+    return;
+  }
   const NC = (PACK_BYTES / (KC * 32)) * NR; // columns per packed block
-  const pack = PACK, tile = TILE, packa = PACKA;
+  const pack = PACK, tile = TILE;
+  const directB = mode != 1 && m <= DIRECT_B_ROWS;
+  const ldb = <usize>n * sz;
   for (let jc = j0; jc < j1; jc += NC) {
     const ncb = min(NC, j1 - jc);
     for (let pc = 0; pc < k; pc += KC) {
       const kc = min(KC, k - pc);
       const first = pc == 0, last = pc + kc == k;
       const loadC = acc != 0 || !first || useBias;
-      if (mode == 1) packT<T>(b, k, jc, pc, ncb, kc);
-      else packN<T>(b, n, jc, pc, ncb, kc);
+      const full = (ncb / NR) * NR;
+      if (!directB) {
+        if (mode == 1) packT<T>(b, k, jc, pc, ncb, kc);
+        else packN<T>(b, n, jc, pc, ncb, kc);
+      } else if (full < ncb) {
+        // B in place; only a last partial panel is packed (zero padded), once.
+        packN<T>(b, n, jc + full, pc, ncb - full, kc);
+      }
+      const aBlock = a + <usize>pc * ka;
       for (let i = 0; i < m; i += MR) {
         const rows = min(MR, m - i);
-        packA<T>(a, m, k, i, pc, kc, rows, mode);
+        const a0 = aBlock + <usize>i * ra;
+        const a1 = rows > 1 ? a0 + ra : a0;
+        const a2 = rows > 2 ? a0 + 2 * ra : a0;
+        const a3 = rows > 3 ? a0 + 3 * ra : a0;
         let bp = pack;
+        let kb: usize = 32;
         for (let jj = 0; jj < ncb; jj += NR) {
           const j = jc + jj;
           const cols = min(NR, j1 - j);
+          if (directB) {
+            if (jj < full) {
+              bp = b + <usize>pc * ldb + <usize>j * sz;
+              kb = ldb;
+            } else {
+              bp = pack;
+              kb = 32;
+            }
+          }
           const o = <usize>i * ldc + <usize>j * sz;
           const cp = c + o;
           if (rows == MR && cols == NR) {
-            if (first && useBias) biasFill<T>(cp, ldc, bias + <usize>j * sz, MR, NR);
-            micro<T>(packa, bp, kc, cp, ldc, loadC);
+            const init = first && useBias ? 2 : loadC ? 1 : 0;
+            micro<T>(a0, a1, a2, a3, ka, bp, kb, kc, cp, ldc, init, bias + <usize>j * sz);
           } else {
             // Element loops, not memory.copy: V8 calls out of line for each memory.copy.
             if (first && useBias) biasFill<T>(tile, 32, bias + <usize>j * sz, rows, cols);
             else if (loadC) tileCopy<T>(tile, 32, cp, ldc, rows, cols);
-            if (cols <= NR / 2) micro1<T>(packa, bp, kc, tile, 32, loadC);
-            else micro<T>(packa, bp, kc, tile, 32, loadC);
+            if (cols <= NR / 2) micro1<T>(a0, a1, a2, a3, ka, bp, kb, kc, tile, 32, loadC);
+            else micro<T>(a0, a1, a2, a3, ka, bp, kb, kc, tile, 32, loadC ? 1 : 0, 0);
             tileCopy<T>(cp, ldc, tile, 32, rows, cols);
           }
           if (last && epi != 0) epilogue<T>(cp, y, gate, o, ldc, rows, cols, epi, vs, one, s);
-          bp += <usize>kc * 32;
+          if (!directB) bp += <usize>kc * 32;
         }
       }
     }

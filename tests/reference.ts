@@ -567,10 +567,10 @@ export const KERNEL_TABLE: readonly KernelCase[] = [
       const srcRows = m + 3;
       const src = random(kern, srcRows, n, rng);
       const idxPtr = kern.allocI32(m);
-      const idx = kern.viewI32(idxPtr, m);
-      for (let r = 0; r < m; r++) idx[r] = Math.floor((rng() + 1) / 2 * srcRows);
+      const is = Int32Array.from({ length: m }, () => Math.floor((rng() + 1) / 2 * srcRows));
+      kern.viewI32(idxPtr, m).set(is);
       const dst = kern.alloc(m, n);
-      const [ss, is] = [snap(kern, src), Int32Array.from(idx)];
+      const ss = snap(kern, src);
       return {
         run: () => kern.gatherRows(src, idxPtr, dst),
         actual: () => snap(kern, dst),
