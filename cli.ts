@@ -19,6 +19,7 @@ import {
   THREADS_HELP,
 } from "./src/config.ts";
 import {
+  closest,
   type FlagSpec,
   formatHelpRows,
   parseFlags,
@@ -207,8 +208,10 @@ async function main(args: string[]): Promise<number> {
       console.error(USAGE);
       return 2;
     } else {
+      const near = closest(command.replace(/^-+/, ""), ["train", "sweep", "report", "help"]);
       throw new ConfigError(
-        `Unknown command ${JSON.stringify(command)}: expected train, sweep or report (see --help)`,
+        `Unknown command ${JSON.stringify(command)}${near ? `; did you mean ${near}?` : ""} ` +
+          `(expected train, sweep or report; see --help)`,
       );
     }
     return 0;

@@ -554,8 +554,7 @@ export function alignmentCsvRows(
     const ts = population.summary, T = ts.taus.length;
     for (let j = 0; j < population.teachers; j++) {
       const counts = Array.from(ts.nAbove.subarray(j * T, (j + 1) * T));
-      out += [epoch, "population", 0, j, ts.bestStudent[j], ts.bestCorr[j], ...counts].join(",") +
-        "\n";
+      out += csvRow([epoch, "population", 0, j, ts.bestStudent[j], ts.bestCorr[j], ...counts]);
     }
   }
   for (const sp of splits) {

@@ -88,8 +88,11 @@ function distance(a: string, b: string): number {
   return d[a.length][b.length];
 }
 
-/** The known flag nearest to a misspelt one (a few edits away, or a prefix of it), or null. */
-function closest(name: string, known: string[]): string | null {
+/**
+ * The known name (flag or command) nearest to a misspelt one (a few edits away, or a prefix of
+ * it), or null.
+ */
+export function closest(name: string, known: readonly string[]): string | null {
   let best: string | null = null, bestD = Infinity;
   for (const k of known) {
     const d = k.startsWith(name) && name.length >= 3 ? 0.5 : distance(name, k);

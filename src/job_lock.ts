@@ -104,7 +104,7 @@ function processAlive(h: LockHolder): boolean | null {
   }
   if (granted({ name: "run" })) {
     try {
-      Deno.kill(h.pid, 0 as unknown as Deno.Signal);
+      Deno.kill(h.pid, 0);
       return true;
     } catch (e) {
       return !(e instanceof Deno.errors.NotFound);

@@ -12,6 +12,7 @@
  */
 
 import type { Network } from "./network.ts";
+import { csvRow } from "./csv.ts";
 
 /** The overlaps of one hidden layer. */
 export interface LayerOverlaps {
@@ -126,14 +127,13 @@ export function overlapsCsvRows(epoch: number, layers: LayerOverlaps[]): string 
       mean = best.reduce((a, b) => a + b, 0) / best.length;
       min = Math.min(...best);
     }
-    const cell = (x: number) => Number.isNaN(x) ? "" : String(x);
-    return [
+    return csvRow([
       epoch,
       o.layer,
-      cell(mean),
-      cell(min),
-      cell(offDiag(o.q, o.students)),
-      cell(offDiag(o.t, o.teachers)),
-    ].join(",") + "\n";
+      mean,
+      min,
+      offDiag(o.q, o.students),
+      offDiag(o.t, o.teachers),
+    ]);
   }).join("");
 }

@@ -430,7 +430,13 @@ export class Population {
       for (let j = 0; j < J; j++) {
         const t = this.#tUnits[j];
         for (let k = 0; k < K; k++) {
-          const s = sUnits[k], den = Math.sqrt(t.variance * s.variance);
+          const s = sUnits[k];
+          // σ_t·σ_s; taken apart only where the product of the variances under- or overflows
+          // (activations below ~1e-77 or above ~1e77), so other runs keep their bits
+          let den = Math.sqrt(t.variance * s.variance);
+          if (!(den > 0 && den < Infinity) && t.variance > 0 && s.variance > 0) {
+            den = Math.sqrt(t.variance) * Math.sqrt(s.variance);
+          }
           corr[j * K + k] = den > 0 ? (M[k * N + K + j] - t.mean * s.mean) / den : 0;
         }
       }

@@ -33,7 +33,7 @@ import {
   resolveConfig,
   type RunConfig,
 } from "./config.ts";
-import { csvCell } from "./csv.ts";
+import { csvRow } from "./csv.ts";
 import { lockJob } from "./job_lock.ts";
 import { type RunResult, writeFileAtomic } from "./run.ts";
 import { parseSaveData, type SaveData } from "./data_store.ts";
@@ -601,8 +601,7 @@ export async function writeSweepCsv(out: string): Promise<number> {
     rows.push(row);
   }
   const cols = ["hash", "status", ...gridKeys, "seed", ...metricCols, "seconds", "error"];
-  const text = [cols.join(","), ...rows.map((r) => cols.map((c) => csvCell(r[c])).join(","))]
-    .join("\n") + "\n";
+  const text = [cols, ...rows.map((r) => cols.map((c) => r[c]))].map((r) => csvRow(r)).join("");
   await writeFileAtomic(`${out}/sweep.csv`, text);
   return rows.length;
 }

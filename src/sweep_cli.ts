@@ -4,7 +4,7 @@
  * @module
  */
 
-import { ConfigError } from "./config.ts";
+import { ConfigError, resolveConfig } from "./config.ts";
 import {
   type FlagSpec,
   formatHelpRows,
@@ -170,6 +170,8 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const flags = runSettings(values);
   const file = typeof values.config === "string" ? await readConfigFile(values.config) : {};
   delete file.meta;
+  // the file's own errors name the file, as train's do
+  if (typeof values.config === "string") resolveConfig({ settings: file, source: values.config });
   if (typeof values.seeds === "string") delete file.seed; // --seeds replaces the file's seed
   const base = { ...file, ...flags };
   const grid: GridAxis[] = ((values.grid as string[] | undefined) ?? []).map(parseGrid);

@@ -15,8 +15,18 @@ import { exists, runCli } from "./run_cli.ts";
 const TINY = ["--d", "5", "--widths", "3", "--outputs", "2", "--n-train", "100", "--n-eval", "50"];
 const QUICK = [...TINY, "--epochs", "2", "--iters", "10"];
 
-/** A case: the arguments (`$W` is the working folder), the exit code, what the line must say. */
-type Case = [args: string[], code: 1 | 2, pattern: RegExp];
+/**
+ * A case: the arguments (`$W` is the working folder), the exit code, what the line must say, and
+ * environment variables (then granted with --allow-env).
+ */
+type Case = [args: string[], code: 1 | 2, pattern: RegExp, env?: Record<string, string>];
+
+const SLURM = {
+  SLURM_ARRAY_TASK_ID: "3",
+  SLURM_ARRAY_TASK_MIN: "1",
+  SLURM_ARRAY_TASK_STEP: "2",
+  SLURM_ARRAY_TASK_COUNT: "4",
+};
 
 const CASES: Case[] = [
   // run options
@@ -143,7 +153,29 @@ const CASES: Case[] = [
   [["sweep", ...QUICK, "--shard", "0/2", "--force"], 2, /Invalid --force with shard 0\/2/],
   [["train", "--d"], 2, /--d/],
   [["train", "stray"], 2, /Unexpected argument "stray"/],
-  [["trian"], 2, /Unknown command "trian"/],
+  [["trian"], 2, /Unknown command "trian"; did you mean train\?/],
+  [["sweeep", "--epochs", "2"], 2, /Unknown command "sweeep"; did you mean sweep\?/],
+  [["reprot", "$W/run"], 2, /Unknown command "reprot"; did you mean report\?/],
+  [["report", "$W/run", "--hepl"], 2, /Unknown option --hepl; did you mean --help\?/],
+  [["sweep", "--epoch", "2"], 2, /Unknown option --epoch; did you mean --epochs\?/],
+  [["sweep", "--forse"], 2, /Unknown option --forse; did you mean --force\?/],
+  // sweep --config: the file named, like train's
+  [["sweep", ...QUICK, "--config", ""], 2, /Invalid --config "": expected a path/],
+  [["sweep", ...QUICK, "--config", "$W/malformed.json"], 2, /malformed\.json.*not valid JSON/],
+  [["sweep", ...QUICK, "--config", "$W/array.json"], 2, /array\.json.*JSON object/],
+  [["sweep", "--config", "$W/unknown_key.json"], 2, /unknown_key\.json.*depth/],
+  [["sweep", "--config", "$W/huge_epochs.json"], 2, /huge_epochs\.json.*Invalid --epochs 1e\+99/],
+  // Slurm array environments that are partial or malformed
+  [["sweep", ...QUICK], 2, /partial: .*SLURM_ARRAY_TASK_COUNT/, { SLURM_ARRAY_TASK_ID: "3" }],
+  [["sweep", ...QUICK], 2, /Invalid SLURM_ARRAY_TASK_STEP ""/, {
+    ...SLURM,
+    SLURM_ARRAY_TASK_STEP: "",
+  }],
+  [["sweep", ...QUICK], 2, /Invalid SLURM_ARRAY_TASK_COUNT "4x"/, {
+    ...SLURM,
+    SLURM_ARRAY_TASK_COUNT: "4x",
+  }],
+  [["sweep", ...QUICK], 2, /not one of min \+ k·step/, { ...SLURM, SLURM_ARRAY_TASK_ID: "4" }],
   // paths
   [["train", ...QUICK, "--out", "$W/a_file"], 2, /Invalid --out .*a_file.*it is a file/],
   [["train", ...QUICK, "--out", "$W/full"], 2, /already exists and is not empty.*--force/],
@@ -315,9 +347,11 @@ Deno.test(`bad-input corpus: ${CASES.length} invalid inputs, each one line, the 
   const GROUP = 3;
   for (let g = 0; g < CASES.length; g += GROUP) {
     const group = CASES.slice(g, g + GROUP);
-    const whats = await Promise.all(group.map(async ([args, code, pattern]) => {
+    const whats = await Promise.all(group.map(async ([args, code, pattern, env]) => {
       const argv = args.map((a) => a.replace("$W", w));
-      const r = await runCli(argv);
+      const r = env
+        ? await runCli(argv, ["--allow-read", "--allow-write", "--allow-env"], env)
+        : await runCli(argv);
       const lines = r.stderr.trim().split("\n");
       const what = argv.join(" ").replaceAll(w, "$W");
       if (r.code !== code) problems.push(`${what}: exit ${r.code}, expected ${code} (${lines[0]})`);

@@ -122,7 +122,7 @@ const BAD: [string[], RegExp][] = [
   [["train", "--bogus", "1"], /bogus/],
   [["train", "--d"], /--d/],
   [["train", "extra"], /Unexpected argument "extra"/],
-  [["trian"], /Unknown command "trian"/],
+  [["trian"], /Unknown command "trian"; did you mean train\?/],
   [["train", "--config", "/nonexistent/c.json"], /--config .*cannot read/],
 ];
 

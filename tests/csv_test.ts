@@ -3,7 +3,17 @@
  * exponent for small and large magnitudes, and no repeated column name in any CSV the tool
  * writes (sweep.csv with lr as a grid axis included), grid values kept as given.
  */
+import {
+  alignmentCsvRows,
+  evaluateTrainer,
+  studentsCsvRows,
+  timelineCsv,
+} from "../src/analysis.ts";
+import { SpecializationTimeline } from "../src/alignment.ts";
+import { resolveConfig } from "../src/config.ts";
 import { csvCell, csvNumber } from "../src/csv.ts";
+import { overlapsCsvRows } from "../src/overlaps.ts";
+import { Trainer } from "../src/train.ts";
 import { assertEquals, assertOk } from "./assert.ts";
 import { runCli, TINY } from "./run_cli.ts";
 
@@ -110,5 +120,62 @@ Deno.test("every CSV of a sweep and its report: unique column names, numbers in 
     assertEquals([...new Set(rows.map((l) => cells(l)[lrCol]))].sort(), [...lrs].sort());
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const SMALL = 1.4073483420928453e-6, SMALL_TEXT = "1.4073483420928453e-6";
+
+/** Every CSV row writer of the library, each given the value SMALL somewhere. */
+const WRITERS: [string, () => string][] = [
+  ["overlapsCsvRows", () => {
+    const q = new Float64Array([1, SMALL, SMALL, 1]);
+    return overlapsCsvRows(0, [{ layer: 0, students: 2, teachers: 2, q, t: q, r: q }]);
+  }],
+  ["alignmentCsvRows (train and eval)", () => {
+    const { t, splits } = evaluated();
+    splits[0].layers[0].teachers.bestCorr[0] = SMALL;
+    return alignmentCsvRows(t.epoch, splits, null);
+  }],
+  ["alignmentCsvRows (population)", () => {
+    const { t, splits, population } = evaluated();
+    assertOk(population, "a two-layer ReLU run has population measurements");
+    population!.summary.bestCorr[0] = SMALL;
+    return alignmentCsvRows(t.epoch, splits, population);
+  }],
+  ["studentsCsvRows", () => {
+    const { t, splits } = evaluated();
+    splits[0].layers[0].fanoutNorm[0] = SMALL;
+    return studentsCsvRows(t.epoch, splits);
+  }],
+  ["timelineCsv (fractional epochs of --eval-at)", () => {
+    const tl = new SpecializationTimeline([0.5]);
+    tl.record("eval", 0, SMALL, [0.9]);
+    return timelineCsv(tl);
+  }],
+];
+
+function evaluated() {
+  const t = new Trainer(resolveConfig({ settings: { d: 6, widths: [3], outputs: 2, multi: 2 } }));
+  return { t, ...evaluateTrainer(t) };
+}
+
+Deno.test("every CSV row writer puts small values in the round-trip form (table)", () => {
+  for (const [name, write] of WRITERS) {
+    const text = write();
+    assertOk(text.split(/[,\n]/).includes(SMALL_TEXT), `${name}: ${text.slice(0, 300)}`);
+    assertOk(!/(^|,)-?0\.000\d/m.test(text), `${name}: fixed notation below 1e-3: ${text}`);
+  }
+});
+
+Deno.test("no CSV line in src/ is joined by hand: every writer goes through csvRow", async () => {
+  const src = new URL("../src/", import.meta.url);
+  for await (const e of Deno.readDir(src)) {
+    if (!e.name.endsWith(".ts") || e.name === "csv.ts") continue;
+    const text = await Deno.readTextFile(new URL(e.name, src));
+    // a row of values joined with commas and ended by a newline, outside a header of names
+    for (const m of text.matchAll(/\]\s*\.join\(","\)\s*\+\s*"\\n"/g)) {
+      const before = text.slice(Math.max(0, m.index! - 400), m.index!);
+      assertOk(/Header|header/.test(before), `${e.name}: a CSV row built by hand: …${before}`);
+    }
   }
 });

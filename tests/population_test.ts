@@ -309,3 +309,27 @@ Deno.test("Population: zero loss and gradient at the teacher; f32 and f64 studen
   );
   assertOk(newReluPair().m === 0);
 });
+
+Deno.test("Population: the exact correlation does not change with the scale of data or student (table)", () => {
+  const d = 5, J = 3, c = 2, K = 4;
+  const rng = new Rng(11);
+  const t = randomNet(rng, d, J, c), s = randomNet(rng, d, K, c, 0.5);
+  // without biases (the last row), ReLU activations scale with the data and the student's layer
+  t.w0.fill(0, d * J);
+  s.w0.fill(0, d * K);
+  const at = (dataStd: number, scale: number) => {
+    const pop = new Population({ d, outputs: c, dataStd, teacherW0: t.w0, teacherW1: t.w1 });
+    const corr = new Float64Array(J * K);
+    pop.evaluate(s.w0.map((w) => w * scale), s.w1, undefined, corr);
+    return corr;
+  };
+  const base = at(1, 1);
+  assertOk(base.some((r) => Math.abs(r) > 0.1), "the case has correlations to keep");
+  // the product of the variances underflows at 2^-200 · 2^-200 and overflows at 2^200 · 2^200
+  for (const [dataStd, scale] of [[2 ** -30, 1], [2 ** -200, 2 ** -200], [2 ** 200, 2 ** 200]]) {
+    const r = at(dataStd, scale);
+    for (let i = 0; i < base.length; i++) {
+      assertAlmostEquals(r[i], base[i], 1e-12, `data std ${dataStd}, student × ${scale}`);
+    }
+  }
+});

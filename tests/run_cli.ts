@@ -20,13 +20,15 @@ export interface CliResult {
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
-/** Runs `deno run <permissions> cli.ts ...args`. */
+/** Runs `deno run <permissions> cli.ts ...args`, with extra environment variables if given. */
 export async function runCli(
   args: string[],
   permissions: string[] = ["--allow-read", "--allow-write"],
+  env?: Record<string, string>,
 ): Promise<CliResult> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", ...permissions, CLI, ...args],
+    env,
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
