@@ -487,17 +487,22 @@ export async function checkSweepFolder(out: string, plan: SweepPlan): Promise<vo
   if (!info.isDirectory) {
     throw new ConfigError(`Invalid --out ${JSON.stringify(out)}: it is a file, expected a folder`);
   }
-  const existing = await readManifest(out);
+  let existing = await readManifest(out);
   if (!existing) {
+    let other = false;
     for await (const e of Deno.readDir(out)) {
       // another shard may be writing the manifest this very moment
-      if (e.name.startsWith("sweep.json.tmp-")) continue;
+      if (!e.name.startsWith("sweep.json.tmp-")) other = true;
+    }
+    if (!other) return;
+    // ... or have written it since we looked (then the folder holds sweep.json, runs/, ...)
+    existing = await readManifest(out);
+    if (!existing) {
       throw new ConfigError(
         `Folder ${JSON.stringify(out)} is not a sweep (no sweep.json) and not empty: ` +
           `choose another --out`,
       );
     }
-    return;
   }
   const want = plan.jobs.map((j) => j.hash).join(",");
   const have = existing.jobs.map((j) => j.hash).join(",");

@@ -1,6 +1,9 @@
 import { ConfigError, resolveConfig } from "../src/config.ts";
+import { writeFileAtomic } from "../src/run.ts";
 import {
+  checkSweepFolder,
   configHash,
+  manifestOf,
   parseGrid,
   parseSeeds,
   parseShard,
@@ -540,5 +543,28 @@ Deno.test("two processes on the same shard never run the same job", async () => 
   for (const [hash, n] of counts) assertEquals(n, 1, `job ${hash} started ${n} times`);
   const csv = parseCsv(await Deno.readTextFile(`${out}/sweep.csv`));
   assertEquals(csv.filter((r) => r.status === "completed").length, 8);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("checkSweepFolder while another shard creates the same sweep folder: never refused", async () => {
+  const plan = await planSweep({ base: TINY, grid: [], seeds: [1, 2] });
+  const dir = await Deno.makeTempDir();
+  let refused = 0;
+  for (let i = 0; i < 100; i++) {
+    const out = `${dir}/s${i}`;
+    let done = false;
+    // what runSweep does first: the folder, the manifest (through a temporary file), runs/
+    const create = (async () => {
+      await Deno.mkdir(out, { recursive: true });
+      await writeFileAtomic(`${out}/sweep.json`, JSON.stringify(manifestOf(plan)) + "\n");
+      await Deno.mkdir(`${out}/runs`, { recursive: true });
+      done = true;
+    })();
+    const check = (async () => {
+      while (!done) await checkSweepFolder(out, plan).catch(() => (refused++, done = true));
+    })();
+    await Promise.all([create, check]);
+  }
+  assertEquals(refused, 0);
   await Deno.remove(dir, { recursive: true });
 });
