@@ -45,7 +45,7 @@ export {
   type Precision,
   sharedKernelsModule,
 } from "./src/kernels.ts";
-export { ThreadPool } from "./src/threads.ts";
+export { controlBytes, MAX_ARGS, MAX_PARTS, type PartFn, ThreadPool } from "./src/threads.ts";
 export { type LayerBuffers, Network, type Workspace } from "./src/network.ts";
 export { buildTeacher, gridRows, initStudent, layerSizes, median } from "./src/teacher.ts";
 export {

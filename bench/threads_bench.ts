@@ -6,9 +6,10 @@
  * 10-15-20-25 ×10), and the paper's two-layer step (f64). Per configuration: the fastest and the
  * median round of each, and their ratios (speed-up of two threads; 2.0 is the ceiling on two
  * cores). Rounds are short (one or a few steps), so that some run undisturbed: on a loaded
- * machine the fastest rounds are the best estimate of the unloaded speed. The last column counts
- * the parts the worker had not started when the caller was done with its own, so the caller ran
- * them itself (see src/threads.ts): near 0 on an idle machine, high when the cores are busy.
+ * machine the fastest rounds are the best estimate of the unloaded speed. The last columns count
+ * the hand-offs to the threads per step and the share of the split calls' parts that the caller
+ * ran itself (see src/threads.ts: whoever is free takes the next part): about 50 % when both
+ * threads have a core, up to 100 % when other jobs keep the worker off the cores.
  *
  * Run: `deno bench -A bench/threads_bench.ts` (writes bench/results/threads.json)
  */
@@ -23,7 +24,7 @@ const CASES: [string, Record<string, unknown>, number, number][] = [
     "multi-layer step, teacher 50-75-100-125 ×10 (paper scale), f32",
     { d: 20, dataStd: 10, widths: [50, 75, 100, 125], multi: 10, outputs: 100, batch: 64 },
     1,
-    40,
+    80,
   ],
   [
     "multi-layer step, teacher 10-15-20-25 ×10, f32",
@@ -44,7 +45,8 @@ const rows = [[
   "1 thread ms/step (median)",
   "2 threads ms/step (median)",
   "speed-up (median)",
-  "% of parts the caller ran (worker late)",
+  "hand-offs per step",
+  "% of parts the caller ran",
 ]];
 for (const [name, settings, steps, rounds] of CASES) {
   const config = resolveConfig({
@@ -52,7 +54,6 @@ for (const [name, settings, steps, rounds] of CASES) {
   });
   using one = new Trainer(config);
   using two = new Trainer(config, { threads: 2 });
-  const parts0 = two.kernels.threadParts;
   const t1: number[] = [], t2: number[] = [];
   const round = (t: Trainer) => {
     const t0 = performance.now();
@@ -60,6 +61,7 @@ for (const [name, settings, steps, rounds] of CASES) {
     return (performance.now() - t0) / steps;
   };
   for (let r = 0; r < 3; r++) (round(one), round(two)); // warm-up
+  const parts0 = two.kernels.threadParts;
   for (let r = 0; r < rounds; r++) {
     // Alternate which goes first.
     if (r % 2) (t1.push(round(one)), t2.push(round(two)));
@@ -67,7 +69,8 @@ for (const [name, settings, steps, rounds] of CASES) {
   }
   const f1 = Math.min(...t1), f2 = Math.min(...t2), m1 = median(t1), m2 = median(t2);
   const parts = two.kernels.threadParts;
-  const handed = parts.handed - parts0.handed, stolen = parts.stolen - parts0.stolen;
+  const total = parts.total - parts0.total, caller = parts.caller - parts0.caller;
+  const handoffs = (parts.handoffs - parts0.handoffs) / (rounds * steps);
   rows.push([
     name,
     f1.toFixed(3),
@@ -76,15 +79,17 @@ for (const [name, settings, steps, rounds] of CASES) {
     m1.toFixed(3),
     m2.toFixed(3),
     (m1 / m2).toFixed(2),
-    handed ? (100 * stolen / handed).toFixed(0) : "-",
+    total ? handoffs.toFixed(0) : "-",
+    total ? (100 * caller / total).toFixed(0) : "-",
   ]);
 }
 console.log("SGD steps on 1 and 2 threads (interleaved rounds, same bits):");
 printTable(rows);
 await writeBenchResults("threads", {
   what: "SGD steps on 1 and 2 threads, interleaved rounds; speed-up = 1-thread time / 2-thread " +
-    "time; parts the caller ran: work handed to the worker thread that it had not started when " +
-    "the caller finished its own part (high on a loaded machine)",
+    "time; hand-offs per step: meetings of the threads; parts the caller ran: share of the split " +
+    "calls' parts run by the calling thread (each thread takes the next part when free: about " +
+    "50 % with two free cores, more when other jobs slow the worker down)",
   rows: tableRecords(rows),
 });
 

@@ -61,6 +61,12 @@ export class F64Accumulator {
     return this.#k.viewF64(this.#f64, this.#count).slice();
   }
 
+  /** Adds `rows × cols` values of the instance's precision at ptr straight into the f64 sum. */
+  addFrom(ptr: number): void {
+    this.flush();
+    this.#k.accIntoF64(ptr, this.#f64, this.#count);
+  }
+
   /** out (+)= Σ_rows a (column sums). */
   colSums(a: Mat): void {
     this.#k.colSums(a, this.#scratch.ptr, this.begin());

@@ -73,6 +73,9 @@ export interface SplitInput {
   data: DataSet;
   /** Whether gradients are measured on this split (the training set, in a run). */
   gradients?: boolean;
+  /** Gradients on the first this many samples only (default: all); the other measurements
+   * still use every sample. */
+  gradientSamples?: number;
   /** Whether boundary observability is measured on this split (default: as `gradients`). */
   observability?: boolean;
   /** Whether E_x[β] of the hidden layers below the top one is sampled on this split (default
@@ -107,7 +110,10 @@ export interface LayerAnalysis {
 
 /** Gradient measurements of the student on one split. */
 export interface GradientAnalysis {
-  /** L2 norm of the full-batch gradient of each weight layer (objective averaged over samples). */
+  /** Samples the gradients were measured on (the first ones of the split). */
+  samples: number;
+  /** L2 norm of the full-batch gradient of each weight layer (objective averaged over the
+   * gradient samples). */
   fullBatchNorm: number[];
   /** Per-sample gradient norm summary. */
   perSample: SampleGradientStats;
@@ -311,7 +317,13 @@ export class Analyzer {
     let betaLeft = sp.beta === false ? 0 : this.options.betaSamples;
     const cache = this.#teacherCache(data);
     const tActs: Mat[] = [], tGates: Mat[] = [];
-    forEachChunk(data.n, (start, rows) => {
+    const gradN = grad ? gradientRows(sp, data.n) : 0;
+    // Chunks end where the gradient samples do.
+    const chunks = (fn: (start: number, rows: number) => void) => {
+      forEachChunk(gradN, fn);
+      forEachChunk(data.n - gradN, (start, rows) => fn(gradN + start, rows));
+    };
+    chunks((start, rows) => {
       const x = k.rowsOf(data.x, start, rows);
       for (let h = 0; h < H; h++) {
         if (cache) {
@@ -334,15 +346,15 @@ export class Analyzer {
         ceSum += k.crossEntropy(out, y, err);
         agree += k.argmaxAgree(out, y);
       }
-      if (grad) {
+      if (start < gradN) {
         s.backward(sws, err, st.grads, !first);
         st.perSample.add(sws);
         for (let h = 0; h < H; h++) {
           st.layers[h].gradSq.colSumsq(sws.deltas[h]);
           st.layers[h].gradSq.flush();
         }
+        first = false;
       }
-      first = false;
       for (let h = 0; h < H; h++) {
         st.layers[h].corr.add(tActs[h], sws.acts[h + 1]);
         if (obs) st.layers[h].obs.add(tGates[h], sws.gates[h]);
@@ -356,8 +368,9 @@ export class Analyzer {
     const N = data.n;
     let gradients: GradientAnalysis | null = null;
     if (grad) {
-      for (const g of st.grads.full) k.scale(g, 1 / N);
+      for (const g of st.grads.full) k.scale(g, 1 / gradN);
       gradients = {
+        samples: gradN,
         fullBatchNorm: st.grads.full.map((g) => Math.sqrt(k.sumsq(g))),
         perSample: st.perSample.stats(),
         sampleNorms: this.options.keepSampleNorms ? st.perSample.norms() : null,
@@ -377,7 +390,7 @@ export class Analyzer {
         betaNorm: betas[h].diag.map(Math.sqrt),
         beta: betas[h],
         observability: obs ? ls.obs.result() : null,
-        gradSqMean: grad ? ls.gradSq.read().map((v) => v / N) : null,
+        gradSqMean: grad ? ls.gradSq.read().map((v) => v / gradN) : null,
       };
     });
     return {
@@ -392,9 +405,19 @@ export class Analyzer {
   }
 }
 
+/** Rows of a split that gradients are measured on (at least one). */
+function gradientRows(sp: SplitInput, n: number): number {
+  const g = sp.gradientSamples ?? n;
+  if (!Number.isInteger(g) || g < 1) {
+    throw new RangeError(`Split ${sp.name}: gradientSamples must be a positive integer, got ${g}`);
+  }
+  return Math.min(g, n);
+}
+
 /**
  * The splits of a trainer: train (its fixed training subsample {@linkcode Trainer.trainEval}, with
- * gradients) and eval, or eval alone (with gradients) when the run draws fresh samples.
+ * gradients on its first `nGradEval` samples, all when 0) and eval, or eval alone (with
+ * gradients) when the run draws fresh samples.
  * Observability is measured on the gradient split when asked for; E_x[β] of the lower hidden
  * layers (a property of the student over the input distribution, one backward pass per output
  * and sample) on the eval split only.
@@ -407,12 +430,20 @@ export class Analyzer {
  * ```
  */
 export function trainerSplits(trainer: Trainer, observability = true): SplitInput[] {
+  const gradientSamples = trainer.config.nGradEval > 0 ? trainer.config.nGradEval : undefined;
   return trainer.trainEval
     ? [
-      { name: "train", data: trainer.trainEval, gradients: true, observability, beta: false },
+      {
+        name: "train",
+        data: trainer.trainEval,
+        gradients: true,
+        gradientSamples,
+        observability,
+        beta: false,
+      },
       { name: "eval", data: trainer.eval, observability: false },
     ]
-    : [{ name: "eval", data: trainer.eval, gradients: true, observability }];
+    : [{ name: "eval", data: trainer.eval, gradients: true, gradientSamples, observability }];
 }
 
 /** Options of {@linkcode evaluateTrainer}. */

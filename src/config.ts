@@ -42,6 +42,10 @@ export interface RunConfig {
   /** Training-set measurements use a fixed subsample of this many training samples (the whole
    * training set when it is not larger), drawn once from its own random stream. */
   nTrainEval: number;
+  /** Gradient measurements (full-batch and per-sample gradient norms, per-node mean squared
+   * gradient) use the first this many samples of the gradient split (the training subsample, or
+   * the eval set in fresh-sample runs); 0 = all of it. */
+  nGradEval: number;
   /** Minibatch size. */
   batch: number;
   /** Learning rate schedule, epoch → lr. */
@@ -279,6 +283,16 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 1,
     max: MAX_SAMPLES,
     help: "training-set measurements on a fixed subsample of this many samples (all if fewer)",
+  },
+  {
+    key: "nGradEval",
+    flag: "n-grad-eval",
+    kind: "int",
+    default: 0,
+    min: 0,
+    max: MAX_SAMPLES,
+    help: "gradient measurements (full-batch and per-sample gradient norms, grad_sq_mean) on " +
+      "the first N samples of the training subsample (0 = all of it)",
   },
   {
     key: "batch",

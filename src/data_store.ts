@@ -210,6 +210,7 @@ export const STUDENT_ONLY_KEYS: readonly (keyof RunConfig)[] = [
   "evalEvery",
   "saveCorrAt",
   "nTrainEval",
+  "nGradEval",
   "loss",
   "optimizer",
   "adamBeta1",

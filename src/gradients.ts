@@ -8,7 +8,8 @@
  *   respect to its pre-activation), via `colSumsq` of the deltas;
  * - fan-out norm of student k in hidden layer l: ‖W_{l+1}[k, :]‖ (bias row excluded);
  * - β through the Jacobian: V(x) = ∂y/∂h_l (outputs × nodes). β_kk(x) = Σ_o V(x)[o,k]², obtained
- *   by back-propagating each output's unit vector over a chunk of samples; E_x[β_kk] is the mean
+ *   by back-propagating each output's unit vector over a chunk of samples (for the diagonal of
+ *   ReLU students: one sample at a time through its active nodes only); E_x[β_kk] is the mean
  *   over samples. For the top hidden layer V = W_topᵀ for every x, computed from the weights. The
  *   optional matrices are E[V_sᵀV_s] (student × student) and E[V_sᵀV_t] (student × teacher);
  * - boundary observability obs(j, k) = min(#samples where teacher j and student k are both active,
@@ -233,6 +234,8 @@ export class JacobianBeta {
   readonly #gT: Mat[] = [];
   readonly #topS: Mat;
   readonly #topT: Mat | null;
+  /** The sparse path's buffers (diagonal only, ReLU): see {@linkcode JacobianBeta.add}. */
+  readonly #sparse: SparseBeta | null;
   readonly #diag: F64Accumulator[] = [];
   readonly #ss: F64Accumulator[] = [];
   readonly #st: F64Accumulator[] = [];
@@ -268,6 +271,21 @@ export class JacobianBeta {
     const c = student.sizes[L];
     this.#topS = k.alloc(c, student.sizes[L - 1]);
     this.#topT = withT ? k.alloc(c, teacher!.sizes[L - 1]) : null;
+    this.#sparse = null;
+    if (!this.matrices && student.slope === 0 && L >= 3) {
+      const widest = Math.max(...student.sizes.slice(1, L));
+      this.#sparse = {
+        wt: Array.from(
+          { length: L },
+          (_, l) => l >= 1 && l <= L - 2 ? k.alloc(student.sizes[l + 1], student.sizes[l]) : null,
+        ),
+        vt: student.sizes.slice(1, L - 1).map((n) => k.alloc(n, c)),
+        q: k.alloc(widest, c),
+        p: k.alloc(widest, widest),
+        idx: k.allocI32(widest),
+        sq: k.alloc(1, widest),
+      };
+    }
   }
 
   /** Forgets every sample. */
@@ -293,6 +311,11 @@ export class JacobianBeta {
     const withT = this.#topT !== null;
     if (withT && teacherGates === null) {
       throw new RangeError("JacobianBeta.add needs the teacher's gates");
+    }
+    if (this.#sparse) {
+      this.#addSparse(this.#sparse, sws, rows);
+      this.#samples += rows;
+      return;
     }
     transposeInto(s, L - 1, this.#topS);
     if (withT) transposeInto(this.teacher!, L - 1, this.#topT!);
@@ -328,6 +351,41 @@ export class JacobianBeta {
     this.#samples += rows;
   }
 
+  /**
+   * The diagonal of ReLU students, one sample at a time with the inactive nodes left out: with
+   * Vᵀ_h = ∂y/∂h_h transposed (nodes × outputs) and A the nodes of hidden layer h+1 active at the
+   * sample, Vᵀ_h = W_{h+1}[:, A]·Vᵀ_{h+1}[A, :], computed as (W_{h+1}ᵀ[A, :])ᵀ·Vᵀ_{h+1}[A, :] from
+   * gathered rows (the gated-out terms are exact zeros, so every entry of V has the bits of the
+   * dense product over all nodes, for about half its multiply-adds); β_kk(x) is row k's sum of
+   * squares, added per sample into the f64 sums.
+   */
+  #addSparse(sp: SparseBeta, sws: Workspace, rows: number): void {
+    const s = this.student, L = s.depth, k = s.kernels;
+    for (let l = 1; l <= L - 2; l++) transposeInto(s, l, sp.wt[l]!);
+    const idx = k.viewI32(sp.idx, sp.q.rows);
+    const gates = sws.gates.map((g) => k.view(g));
+    for (let i = 0; i < rows; i++) {
+      // Vᵀ of the top hidden layer: its fan-out weights (bias row excluded), for every sample.
+      let vt = s.params.main[L - 1];
+      for (let h = L - 3; h >= 0; h--) {
+        const n1 = s.sizes[h + 2], g = gates[h + 1], o = i * n1;
+        let a = 0;
+        for (let j = 0; j < n1; j++) if (g[o + j] !== 0) idx[a++] = j;
+        const out = sp.vt[h];
+        if (a === 0) k.view(out).fill(0);
+        else {
+          const q = k.rowsOf(sp.q, 0, a), p = { ptr: sp.p.ptr, rows: a, cols: s.sizes[h + 1] };
+          k.gatherRows(vt, sp.idx, q);
+          k.gatherRows(sp.wt[h + 1]!, sp.idx, p);
+          k.matmulTN(p, q, out);
+        }
+        k.rowSumsq(out, sp.sq.ptr);
+        this.#diag[h].addFrom(sp.sq.ptr);
+        vt = out;
+      }
+    }
+  }
+
   /** E_x[β] of every hidden layer (0 = lowest), means over the samples added (lower layers). */
   result(): BetaLayer[] {
     const s = this.student, L = s.depth, out: BetaLayer[] = [];
@@ -346,6 +404,22 @@ export class JacobianBeta {
     out.push(top);
     return out;
   }
+}
+
+/** Buffers of {@linkcode JacobianBeta}'s sparse path. */
+interface SparseBeta {
+  /** W_lᵀ (bias excluded) of weight layers 1 .. L−2 (null elsewhere). */
+  wt: (Mat | null)[];
+  /** Vᵀ of hidden layers 0 .. L−3 at one sample (nodes × outputs). */
+  vt: Mat[];
+  /** Gathered rows of Vᵀ of the layer above (active nodes × outputs). */
+  q: Mat;
+  /** Gathered rows of W_{h+1}ᵀ (active nodes × nodes of layer h). */
+  p: Mat;
+  /** The active nodes' indices (i32). */
+  idx: number;
+  /** One sample's β_kk (a row in the instance's precision). */
+  sq: Mat;
 }
 
 /** Writes the transpose of network layer l's bias-free weights into t (outputs × inputs). */

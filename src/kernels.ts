@@ -27,7 +27,7 @@
  */
 import { pow } from "./detmath.ts";
 import { FMA_WASM_BASE64, SHARED_WASM_BASE64, WASM_BASE64 } from "../wasm/kernels_wasm.ts";
-import { SLOT_BYTES, ThreadPool } from "./threads.ts";
+import { controlBytes, type PartFn, ThreadPool } from "./threads.ts";
 
 /** Element precision of a {@link Kernels} instance. */
 export type Precision = "f32" | "f64";
@@ -56,6 +56,13 @@ const INITIAL_PAGES = 8;
 const MIN_PARALLEL_MACS = 1 << 19;
 /** Elementwise updates shorter than this run on one thread. */
 const MIN_PARALLEL_ELEMENTS = 1 << 15;
+/** Parts per thread a split call is cut into (fewer when too small): whoever is free takes the
+ * next part, so a thread slowed down by other jobs delays the call by at most one part. */
+const PARTS_PER_THREAD = 4;
+/** Fewest multiply-adds of a part of a product (and elements of a part of an update, × 1/16). */
+const MIN_PART_MACS = 1 << 18;
+/** Fewest column panels (NR columns: 8 f32, 4 f64) of a part of a product. */
+const PART_PANELS = 4;
 /** The exports worker threads run, by index. */
 const THREAD_FNS = ["gemm", "sgd_update"] as const;
 
@@ -185,6 +192,14 @@ export interface AdamParams {
   step: number;
 }
 
+/** Parts of a split call: one per thread, and up to PARTS_PER_THREAD per thread as far as `more`
+ * allows (the parts that are large enough to be worth it), but at most `units` (whole panels or
+ * cache lines). */
+function splitCount(threads: number, units: number, more: number): number {
+  const want = Math.max(threads, Math.min(threads * PARTS_PER_THREAD, Math.floor(more)));
+  return Math.max(1, Math.min(units, want));
+}
+
 function shape(m: Mat): string {
   return `${m.rows}×${m.cols}`;
 }
@@ -228,6 +243,9 @@ export class Kernels {
   #nr: number;
   #pool: ThreadPool | null = null;
   #parallelCalls = 0;
+  #together = 0;
+  /** Reused argument list of the parts handed to the pool. */
+  readonly #args: number[] = [];
   #fillRows: RowFn;
   #reluFwd: ReluFwdFn;
   #reluBwd: Ternary;
@@ -321,14 +339,23 @@ export class Kernels {
     this.#u8 = new Uint8Array(this.#buffer);
     this.#ensure(this.#top);
     if (threads > 1) {
-      const ctl = this.#allocBytes((threads - 1) * SLOT_BYTES, "the thread control block");
+      const ctl = this.#allocBytes(controlBytes(), "the thread control block");
       const bytes = (raw.scratch_bytes as () => number)();
       const scratch = Array.from(
         { length: threads - 1 },
         () => this.#allocBytes(bytes, "a thread's scratch"),
       );
       const names = THREAD_FNS.map((f) => `${f}_${p}`);
-      this.#pool = new ThreadPool(sharedKernelsModule(), this.memory, threads, ctl, scratch, names);
+      const local = names.map((n) => raw[n] as PartFn);
+      this.#pool = new ThreadPool(
+        sharedKernelsModule(),
+        this.memory,
+        threads,
+        ctl,
+        scratch,
+        names,
+        local,
+      );
       this.#heapStart = this.#top;
     }
   }
@@ -338,10 +365,48 @@ export class Kernels {
     return this.#parallelCalls;
   }
 
-  /** Parts of split calls handed to worker threads so far, and how many of them the caller ran
-   * itself because no worker had taken them when it was done with its own (a loaded machine). */
-  get threadParts(): { handed: number; stolen: number } {
-    return { handed: this.#pool?.handed ?? 0, stolen: this.#pool?.stolen ?? 0 };
+  /** Parts of the split calls so far, how many of them the caller ran itself (about 1/threads
+   * of them when every thread has a core, more when the workers are slowed down by other jobs:
+   * each thread takes the next part when it is free; all of them when they never run), and the
+   * hand-offs they took (one per split call, or per {@linkcode Kernels.together}). */
+  get threadParts(): { total: number; caller: number; handoffs: number } {
+    const p = this.#pool;
+    return p ? { ...p.parts, handoffs: p.batches } : { total: 0, caller: 0, handoffs: 0 };
+  }
+
+  /**
+   * Runs `body`, whose split products and updates must not depend on each other's results (nor
+   * on anything else `body` computes), as one hand-off to the threads: their parts are queued and
+   * all run together at the end, so the threads meet once instead of once per call. Then
+   * `alongside`, which must not depend on those parts either, runs on the caller while the workers
+   * start on them. On one thread both simply run in order. The results do not depend on it.
+   */
+  together(body: () => void, alongside?: () => void): void {
+    const pool = this.#pool;
+    if (pool === null) {
+      body();
+      alongside?.();
+      return;
+    }
+    this.#together++;
+    let ok = false;
+    try {
+      body();
+      ok = true;
+    } finally {
+      if (--this.#together === 0) pool.flush(ok ? alongside : undefined);
+      else if (ok) alongside?.();
+    }
+  }
+
+  /** Queues the parts built in #args on the pool, and runs them unless inside `together`. */
+  #part(fn: number): void {
+    this.#pool!.add(fn, this.#args);
+  }
+
+  #flush(): void {
+    this.#parallelCalls++;
+    if (this.#together === 0) this.#pool!.flush();
   }
 
   /** Stops the worker threads, if any (the instance stays usable on one thread). Idempotent. */
@@ -373,21 +438,28 @@ export class Kernels {
   ): void {
     const accI = acc ? 1 : 0;
     const pool = this.#pool;
-    const nr = this.#nr;
-    if (pool === null || m * n * k < MIN_PARALLEL_MACS || n < 2 * nr) {
+    const nr = this.#nr, macs = m * n * k;
+    if (pool === null || macs < MIN_PARALLEL_MACS || n < 2 * nr) {
       this.#gemm(mode, a.ptr, b.ptr, c.ptr, m, k, n, accI, bias, epi, y, gate, slope, 0, n);
       return;
     }
-    const t = Math.min(pool.size, Math.floor(n / nr));
-    const chunk = Math.ceil(n / t / nr) * nr;
-    const parts: number[][] = [];
+    // Every part packs all of A again: beyond one per thread, parts are PART_PANELS panels wide.
+    const panels = Math.floor(n / nr);
+    const parts = splitCount(
+      pool.size,
+      panels,
+      Math.min(panels / PART_PANELS, macs / MIN_PART_MACS),
+    );
+    const chunk = Math.ceil(n / parts / nr) * nr;
+    const args = this.#args;
+    args.length = 0;
+    args.push(mode, a.ptr, b.ptr, c.ptr, m, k, n, accI, bias, epi, y, gate, slope, 0, 0);
     for (let j0 = 0; j0 < n; j0 += chunk) {
-      const j1 = Math.min(n, j0 + chunk);
-      parts.push([mode, a.ptr, b.ptr, c.ptr, m, k, n, accI, bias, epi, y, gate, slope, j0, j1]);
+      args[13] = j0;
+      args[14] = Math.min(n, j0 + chunk);
+      this.#part(0);
     }
-    this.#parallelCalls++;
-    const gemm = this.#gemm as (...args: number[]) => void;
-    pool.run(0, parts, (p) => gemm(...p));
+    this.#flush();
   }
 
   #refresh(): void {
@@ -661,23 +733,20 @@ export class Kernels {
     }
     // Equal slices of whole 64-byte lines: elementwise, so the bits do not depend on the split.
     const per = 64 / this.bytesPerElement;
-    const chunk = Math.ceil(len / pool.size / per) * per;
-    const parts: number[][] = [];
+    const parts = splitCount(pool.size, Math.ceil(len / per), (16 * len) / MIN_PART_MACS);
+    const chunk = Math.ceil(len / parts / per) * per;
+    const args = this.#args;
+    args.length = 0;
+    args.push(0, 0, 0, 0, lr, momentum, weightDecay);
     for (let i = 0; i < len; i += chunk) {
       const o = i * this.bytesPerElement;
-      parts.push([
-        w.ptr + o,
-        g.ptr + o,
-        vp && vp + o,
-        Math.min(chunk, len - i),
-        lr,
-        momentum,
-        weightDecay,
-      ]);
+      args[0] = w.ptr + o;
+      args[1] = g.ptr + o;
+      args[2] = vp && vp + o;
+      args[3] = Math.min(chunk, len - i);
+      this.#part(1);
     }
-    this.#parallelCalls++;
-    const sgd = this.#sgd as (...args: number[]) => void;
-    pool.run(1, parts, (p) => sgd(...p));
+    this.#flush();
   }
 
   /** dst row r := src row idx[r] for r < dst.rows; idxPtr points to dst.rows i32 indices, each

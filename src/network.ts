@@ -157,13 +157,14 @@ export class Network {
     const k = this.kernels, L = this.depth;
     let d = dy;
     for (let l = L - 1; l >= 0; l--) {
-      k.matmulTN(ws.acts[l], d, grads.main[l], accumulate);
-      k.colSums(d, grads.bias[l], accumulate);
-      if (l > 0) {
-        const prev = ws.deltas[l - 1];
-        k.matmulNTGated(d, this.params.main[l], ws.gates[l - 1], prev);
-        d = prev;
-      }
+      const dl = d, prev = l > 0 ? ws.deltas[l - 1] : null;
+      // The layer's gradient and the delta below both read dl only: one hand-off to the threads.
+      k.together(() => {
+        k.matmulTN(ws.acts[l], dl, grads.main[l], accumulate);
+        k.colSums(dl, grads.bias[l], accumulate);
+        if (prev) k.matmulNTGated(dl, this.params.main[l], ws.gates[l - 1], prev);
+      });
+      if (prev) d = prev;
     }
   }
 

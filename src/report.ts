@@ -1427,9 +1427,10 @@ function dataText(runs: RunData[]): string {
 /**
  * Settings of a configuration that have no effect on it, left out of the report: Adam's with SGD
  * and momentum with Adam, the teacher-aware data's with Gaussian data, the Gaussian init's width
- * with another init, the training subsample when the training set is not larger, the sampling
- * order with fresh samples, the perturbation's std without `--init perturb`, the fixed teacher bias
- * with bias tuning, `flow` without `population`, the polish's tolerance and steps without polish.
+ * with another init, the training subsample when the training set is not larger, the gradient
+ * subsample when it is all of the gradient split, the sampling order with fresh samples, the
+ * perturbation's std without `--init perturb`, the fixed teacher bias with bias tuning, `flow`
+ * without `population`, the polish's tolerance and steps without polish.
  */
 export function inapplicable(c: Record<string, unknown>): Set<string> {
   const out = new Set<string>();
@@ -1439,6 +1440,8 @@ export function inapplicable(c: Record<string, unknown>): Set<string> {
   if (c.init !== undefined && c.init !== "gaussian") out.add("initStd");
   const nTrain = Number(c.nTrain);
   if (nTrain === 0 || nTrain <= Number(c.nTrainEval)) out.add("nTrainEval");
+  const gradRows = nTrain === 0 ? Number(c.nEval) : Math.min(nTrain, Number(c.nTrainEval));
+  if (!(Number(c.nGradEval) > 0 && Number(c.nGradEval) < gradRows)) out.add("nGradEval");
   if (nTrain === 0) out.add("sampling");
   if (c.init !== undefined && c.init !== "perturb") out.add("perturbStd");
   if (c.biasTuning === true) out.add("teacherBias");

@@ -9,9 +9,9 @@
  * @module
  */
 
-import { resolveConfig, type RunConfig } from "./config.ts";
+import { lrAt, resolveConfig, type RunConfig } from "./config.ts";
 import { estimateDisk, type SaveData } from "./data_store.ts";
-import { evaluateTrainer } from "./analysis.ts";
+import { DEFAULT_BETA_SAMPLES, evaluateTrainer } from "./analysis.ts";
 import { Trainer } from "./train.ts";
 
 /** Σ (inputs + 1) × outputs over the layers of widths `sizes`. */
@@ -34,17 +34,25 @@ export function stepFlops(c: RunConfig): number {
 }
 
 /**
- * FLOPs of one evaluation: teacher and student forward on both sets, the student's backward on
- * the training set, the correlations, and for deeper students one backward pass per output (β).
+ * FLOPs of one evaluation: teacher and student forward on the measured training subsample
+ * (`nTrainEval`, see `Trainer.trainEval`) and the eval set, the student's backward on the
+ * gradient split (that subsample, or the eval set in fresh-sample runs; its first `nGradEval`
+ * samples when set), the correlations, and for
+ * deeper students the Jacobian β on the first {@linkcode DEFAULT_BETA_SAMPLES} eval samples (one
+ * backward pass per output through the hidden layers, counted dense).
  */
 export function evalFlops(c: RunConfig): number {
   const { teacher, student } = sizesOf(c);
-  const rows = c.nTrain + c.nEval;
+  const trainRows = c.nTrain === 0 ? 0 : Math.min(c.nTrainEval, c.nTrain);
+  const split = c.nTrain === 0 ? c.nEval : trainRows;
+  const gradRows = c.nGradEval > 0 ? Math.min(c.nGradEval, split) : split;
   let corr = 0;
   for (let h = 0; h < c.widths.length; h++) corr += 2 * c.widths[h] * c.widths[h] * c.multi;
-  const beta = c.widths.length > 1 ? 4 * c.outputs * params(student.slice(0, -1)) : 0;
-  return rows * (2 * params(teacher) + 2 * params(student) + corr + beta) +
-    4 * Math.max(c.nTrain, c.batch) * params(student);
+  let hidden = 0;
+  for (let h = 1; h + 1 < student.length - 1; h++) hidden += student[h] * student[h + 1];
+  const betaRows = c.widths.length > 1 ? Math.min(DEFAULT_BETA_SAMPLES, c.nEval) : 0;
+  return (trainRows + c.nEval) * (2 * params(teacher) + 2 * params(student) + corr) +
+    4 * gradRows * params(student) + 2 * betaRows * c.outputs * hidden;
 }
 
 /** Evaluations of a run: before training, every `evalEvery` epochs, the last, `saveCorrAt`. */
@@ -71,6 +79,9 @@ export function calibrate(config: RunConfig): Calibration {
       nEval: Math.min(config.nEval, 2000),
       iters: 200,
       epochs: 1,
+      // one epoch: the schedule's first rate, no evaluations inside it
+      lr: [[0, lrAt(config.lr, 0)]],
+      evalAt: [],
       evalEvery: 1,
       saveCorrAt: [],
       evalAt: [],

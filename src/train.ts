@@ -297,7 +297,6 @@ export class Trainer {
     const fresh = this.train === null;
     const ce = cfg.loss === "cross-entropy";
     const invBatch = 1 / cfg.batch;
-    const gSum = this.#gradSum, gMax = this.#gradMax;
     let sse = 0, ceSum = 0, agree = 0;
     for (let s = 0; s < n; s++) {
       let target: Mat;
@@ -321,12 +320,9 @@ export class Trainer {
       }
       k.scale(err, invBatch);
       student.backward(ws, err, grads);
-      for (let l = 0; l < student.depth; l++) {
-        const norm = Math.sqrt(k.sumsq(grads.full[l]));
-        gSum[l] += norm;
-        if (!(norm <= gMax[l])) gMax[l] = norm; // NaN propagates
-      }
-      this.#update(lr);
+      // The update reads the gradients and writes the weights; the norms read the gradients only:
+      // with threads, the caller computes the norms while the workers start on the update.
+      k.together(() => this.#update(lr), () => this.#addGradNorms());
     }
     this.#gradSteps += n;
     if (fresh && n > 0) {
@@ -335,6 +331,16 @@ export class Trainer {
         this.lastEpochBatchCe = ceSum / (n * cfg.batch);
         this.lastEpochBatchAcc = agree / (n * cfg.batch);
       }
+    }
+  }
+
+  /** Adds the norms of the gradients in #grads to the epoch's minibatch gradient norms. */
+  #addGradNorms(): void {
+    const k = this.kernels, grads = this.#grads, gSum = this.#gradSum, gMax = this.#gradMax;
+    for (let l = 0; l < this.student.depth; l++) {
+      const norm = Math.sqrt(k.sumsq(grads.full[l]));
+      gSum[l] += norm;
+      if (!(norm <= gMax[l])) gMax[l] = norm; // NaN propagates
     }
   }
 
@@ -377,16 +383,11 @@ export class Trainer {
    * the mean population MSE before each step.
    */
   #populationSteps(n: number, lr: number): void {
-    const k = this.kernels, cfg = this.config, student = this.student, grads = this.#grads;
-    const gSum = this.#gradSum, gMax = this.#gradMax;
+    const cfg = this.config, grads = this.#grads;
     let mse = 0;
     for (let s = 0; s < n; s++) {
       mse += populationMse(this.populationLoss(null, grads), cfg.outputs);
-      for (let l = 0; l < student.depth; l++) {
-        const norm = Math.sqrt(k.sumsq(grads.full[l]));
-        gSum[l] += norm;
-        if (!(norm <= gMax[l])) gMax[l] = norm;
-      }
+      this.#addGradNorms();
       this.#update(lr);
     }
     this.#gradSteps += n;
@@ -502,12 +503,14 @@ export class Trainer {
     return this.#pass(data, grads).mse;
   }
 
-  /** One pass over a data set: losses, and with `grads` the full-batch gradient of the objective. */
-  #pass(data: DataSet, grads: LayerBuffers | null): DataLosses {
+  /** One pass over a data set: losses, and with `grads` the full-batch gradient of the objective
+   * over its first `gradRows` samples (all by default). */
+  #pass(data: DataSet, grads: LayerBuffers | null, gradRows = data.n): DataLosses {
     const k = this.kernels, student = this.student;
     const ce = this.config.loss === "cross-entropy";
     let sse = 0, ceSum = 0, agree = 0, first = true;
-    forEachChunk(data.n, (start, rows) => {
+    const gradN = grads ? Math.min(gradRows, data.n) : 0;
+    const chunk = (start: number, rows: number) => {
       const ws = student.workspace(rows);
       const out = student.forward(k.rowsOf(data.x, start, rows), ws);
       const err = ws.deltas[student.depth - 1];
@@ -518,12 +521,15 @@ export class Trainer {
         ceSum += k.crossEntropy(out, y, err);
         agree += k.argmaxAgree(out, y);
       }
-      if (grads) {
-        k.scale(err, 1 / data.n);
+      if (grads && start < gradN) {
+        k.scale(err, 1 / gradN);
         student.backward(ws, err, grads, !first);
+        first = false;
       }
-      first = false;
-    });
+    };
+    // Chunks end where the gradient samples do.
+    forEachChunk(gradN, chunk);
+    forEachChunk(data.n - gradN, (start, rows) => chunk(gradN + start, rows));
     return {
       mse: sse / (data.n * this.config.outputs),
       ce: ce ? ceSum / data.n : NaN,
@@ -533,12 +539,14 @@ export class Trainer {
 
   /**
    * Losses and full-batch gradient norms now (on the training subsample
-   * {@linkcode Trainer.trainEval}), with the minibatch gradient norms of the epoch just trained.
+   * {@linkcode Trainer.trainEval}, the gradients on its first `nGradEval` samples when set), with
+   * the minibatch gradient norms of the epoch just trained.
    */
   evaluate(): EpochMetrics {
     const k = this.kernels;
     const trainData = this.trainEval;
-    const g = this.#pass(trainData ?? this.eval, this.#grads);
+    const n = this.config.nGradEval;
+    const g = this.#pass(trainData ?? this.eval, this.#grads, n > 0 ? n : Infinity);
     const gradNorm = this.#grads.full.map((m) => Math.sqrt(k.sumsq(m)));
     const ev = trainData ? this.losses(this.eval) : g;
     const { epoch, lr, batchGradNorm } = this.metricsBase();

@@ -55,6 +55,8 @@ const CASES: Case[] = [
   [["train", "--n-train-eval", "0"], 2, /Invalid --n-train-eval "0": expected an integer ≥ 1/],
   [["train", "--fma", "--threads", "2"], 2, /Invalid --threads 2: --fma runs on one thread/],
   [["train", "--n-train-eval", "1.5"], 2, /Invalid --n-train-eval "1.5"/],
+  [["train", "--n-grad-eval", "-1"], 2, /Invalid --n-grad-eval "-1": expected an integer ≥ 0/],
+  [["train", "--n-grad-eval", "half"], 2, /Invalid --n-grad-eval "half"/],
   [["train", "--batch", "0"], 2, /Invalid --batch "0"/],
   [["train", "--lr", "0"], 2, /Invalid --lr "0"/],
   [["train", "--lr", "NaN"], 2, /Invalid --lr "NaN"/],

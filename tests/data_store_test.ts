@@ -144,6 +144,7 @@ Deno.test("the key lists: student-only keys keep every data file, teacher-only k
     evalEvery: 2,
     saveCorrAt: [1],
     nTrainEval: 20,
+    nGradEval: 10,
     loss: "cross-entropy",
     optimizer: "adam",
     adamBeta1: 0.8,

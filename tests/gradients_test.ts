@@ -12,7 +12,7 @@ import { Kernels, type Precision } from "../src/kernels.ts";
 import { Network } from "../src/network.ts";
 import { Rng } from "../src/rng.ts";
 import { Trainer } from "../src/train.ts";
-import { assertAlmostEquals, assertEquals, assertOk } from "./assert.ts";
+import { assertAlmostEquals, assertEquals, assertOk, assertThrows } from "./assert.ts";
 import { refForward, refGradients } from "./reference_net.ts";
 
 function randomWeights(sizes: number[], rng: Rng, bias = 0.1): Float64Array[] {
@@ -248,6 +248,52 @@ for (const precision of ["f64", "f32"] as Precision[]) {
   });
 }
 
+for (const precision of ["f64", "f32"] as Precision[]) {
+  Deno.test(`Jacobian β of ReLU students, inactive nodes left out, matches finite differences and the dense path (${precision})`, () => {
+    const tol = precision === "f32" ? 1e-4 : 1e-6;
+    for (
+      const [sS, n, off] of [
+        [[5, 7, 6, 8, 3], 40, -1], // four weight layers, awkward widths
+        [[4, 9, 13, 2], 33, -1],
+        [[3, 5, 6, 4, 2], 20, 2], // weight layer 2 gets bias −100: hidden layer 2 never active
+      ] as [number[], number, number][]
+    ) {
+      const { k, teacher, student, data, weightsOf } = pair(precision, sS, sS, n, 0, 11);
+      if (off >= 0) {
+        const w = student.getWeights(off), fi = sS[off], fo = sS[off + 1];
+        for (let j = 0; j < fo; j++) w[fi * fo + j] = -100;
+        student.setWeights(off, w);
+      }
+      const used = Math.min(n, 25);
+      const [sparse] = new Analyzer(teacher, student, { betaSamples: used })
+        .analyze([{ name: "t", data }]);
+      const [dense] = new Analyzer(teacher, student, { betaSamples: used, betaMatrices: true })
+        .analyze([{ name: "t", data }]);
+      const ws = weightsOf(student), x = Float64Array.from(k.view(data.x)), d = sS[0];
+      const c = sS[sS.length - 1], H = sS.length - 2;
+      for (let h = 0; h + 1 < H; h++) {
+        const ns = sS[h + 1], diag = new Float64Array(ns);
+        for (let i = 0; i < used; i++) {
+          const J = fdJacobian(sS, ws, x.subarray(i * d, (i + 1) * d), h, 0);
+          for (let a = 0; a < ns; a++) {
+            for (let o = 0; o < c; o++) diag[a] += J[o * ns + a] ** 2 / used;
+          }
+        }
+        const got = sparse.layers[h].beta.diag, want = dense.layers[h].beta.diag;
+        const scale = Math.max(1, ...diag);
+        if (off >= 0 && h < off) assertOk(diag.every((v) => v === 0), "no path through layer");
+        else assertOk(diag.some((v) => v > 1e-3), `layer ${h}: β should not vanish`);
+        assertEquals(sparse.layers[h].beta.samples, used);
+        for (let a = 0; a < ns; a++) {
+          assertAlmostEquals(got[a], diag[a], tol * scale, `${sS} layer ${h} β_${a}${a} vs FD`);
+          const rel = precision === "f32" ? 1e-5 : 1e-13;
+          assertAlmostEquals(got[a], want[a], rel * Math.max(1e-30, Math.abs(want[a])), "dense");
+        }
+      }
+    }
+  });
+}
+
 for (const slope of [0, 0.2]) {
   Deno.test(`Boundary observability matches direct counting (slope ${slope})`, () => {
     for (const precision of ["f32", "f64"] as Precision[]) {
@@ -357,3 +403,35 @@ for (const precision of ["f64", "f32"] as Precision[]) {
     }
   });
 }
+
+Deno.test("Gradients on the first samples of a split: the same as a split of those rows alone", () => {
+  for (const precision of ["f32", "f64"] as Precision[]) {
+    const { k, teacher, student, data } = pair(precision, [5, 4, 3, 2], [5, 8, 6, 2], 2500, 0, 3);
+    for (const n of [1, 999, 1500, 2500, 4000]) {
+      const a = new Analyzer(teacher, student, { keepSampleNorms: true });
+      const [sp] = a.analyze([{ name: "t", data, gradients: true, gradientSamples: n }]);
+      const m = Math.min(n, 2500);
+      const first = { n: m, x: k.rowsOf(data.x, 0, m), y: k.rowsOf(data.y, 0, m) };
+      const [ref] = new Analyzer(teacher, student, { keepSampleNorms: true })
+        .analyze([{ name: "t", data: first, gradients: true }]);
+      const g = sp.gradients!, r = ref.gradients!;
+      assertEquals(g.samples, m);
+      assertEquals(g.fullBatchNorm, r.fullBatchNorm, `${precision} ${n}: full-batch norms`);
+      assertEquals(Array.from(g.sampleNorms!), Array.from(r.sampleNorms!), `${n}: per sample`);
+      sp.layers.forEach((la, h) => {
+        assertEquals(Array.from(la.gradSqMean!), Array.from(ref.layers[h].gradSqMean!));
+      });
+      // Everything else still uses every row.
+      assertEquals(sp.samples, 2500);
+      assertEquals(sp.layers[0].correlation.samples, 2500);
+    }
+    assertThrows(
+      () =>
+        new Analyzer(teacher, student).analyze([
+          { name: "t", data, gradients: true, gradientSamples: 0 },
+        ]),
+      RangeError,
+      /gradientSamples must be a positive integer, got 0/,
+    );
+  }
+});

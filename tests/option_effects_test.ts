@@ -14,6 +14,7 @@
  * config)` that throws unless `observed` is what `config` implies, and choose a value whose
  * default-run observation the check rejects (test 2 tells you if it does not).
  */
+import { Analyzer, evaluateTrainer } from "../src/analysis.ts";
 import { OPTIONS, resolveConfig, type RunConfig, type Schedule } from "../src/config.ts";
 import { Kernels } from "../src/kernels.ts";
 import { Rng, STREAM } from "../src/rng.ts";
@@ -496,6 +497,45 @@ function checkTrainSubsample(o: ReturnType<typeof trainSubsample>, c: RunConfig)
   assertEquals(o.trainMse, o.subsampleMse, "train MSE measured on the subsample");
 }
 
+/** The gradient measurements of an evaluation, and the same measured by hand on the first rows. */
+function gradientSubsample(c: RunConfig) {
+  const t = new Trainer(c);
+  t.trainEpoch();
+  const { metrics, splits } = evaluateTrainer(t);
+  const g = splits.find((s) => s.name === "train")!.gradients!;
+  const k = t.kernels, data = t.trainEval!;
+  const first = {
+    n: g.samples,
+    x: k.rowsOf(data.x, 0, g.samples),
+    y: k.rowsOf(data.y, 0, g.samples),
+  };
+  const [ref] = new Analyzer(t.teacher, t.student).analyze([
+    { name: "first", data: first, gradients: true },
+  ]);
+  return {
+    samples: g.samples,
+    perSample: g.perSample.samples,
+    norms: g.fullBatchNorm,
+    trainerNorms: t.evaluate().gradNorm,
+    ref: ref.gradients!.fullBatchNorm,
+    refMax: ref.gradients!.perSample.max,
+    max: g.perSample.max,
+    trainMse: metrics.trainMse,
+    allMse: t.mse(data),
+    rows: data.n,
+  };
+}
+
+function checkGradientSubsample(o: ReturnType<typeof gradientSubsample>, c: RunConfig): void {
+  const want = c.nGradEval > 0 ? Math.min(c.nGradEval, o.rows) : o.rows;
+  assertEquals([o.samples, o.perSample], [want, want], "gradient samples");
+  assertEquals(o.norms, o.ref, "full-batch norms = those of the first rows alone");
+  // Trainer.evaluate scales the error before the backward pass: the same up to rounding
+  o.trainerNorms.forEach((v, l) => assertAlmostEquals(v, o.ref[l], 1e-12 * o.ref[l], "Trainer"));
+  assertEquals(o.max, o.refMax, "per-sample norms of the first rows");
+  assertEquals(o.trainMse, o.allMse, "the train MSE still uses every row");
+}
+
 /** A 64×96·96×40 product with the run's kernels and with the default (deterministic) ones. */
 function fmaProduct(c: RunConfig) {
   const product = (k: Kernels) => {
@@ -536,6 +576,13 @@ export const ROWS: EffectRow[] = [
     what: "training-set measurements on a subsample",
     observe: trainSubsample,
     check: checkTrainSubsample,
+  }),
+  row({
+    key: "nGradEval",
+    value: 20,
+    what: "gradient measurements on the first samples of the training subsample",
+    observe: gradientSubsample,
+    check: checkGradientSubsample,
   }),
   row({
     key: "p",

@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { resolveConfig } from "../src/config.ts";
-import { Kernels, type Mat, type Precision } from "../src/kernels.ts";
+import { Kernels, type Mat, type Precision, sharedKernelsModule } from "../src/kernels.ts";
+import { controlBytes, type PartFn, ThreadPool } from "../src/threads.ts";
 import { Trainer } from "../src/train.ts";
 import { sha256Hex } from "../src/build_wasm.ts";
 import { assertEquals, assertOk } from "./assert.ts";
@@ -168,6 +169,101 @@ for (const precision of PRECISIONS) {
     });
   }
 }
+
+/** Independent products and updates: one after another, or queued in `together` (several in one
+ * hand-off, more parts than a batch holds, work `alongside` on the caller). */
+function independentWork(k: Kernels, batched: boolean): Mat[] {
+  const rng = makeRng(77);
+  // Products of 32·128·160 multiply-adds and updates of 130·257 values: all above the thresholds.
+  const a = random(k, 32, 128, rng), b = random(k, 128, 160, rng), bt = random(k, 160, 128, rng);
+  const c1 = k.alloc(32, 160), c2 = random(k, 32, 160, rng), c3 = k.alloc(128, 160);
+  const d = random(k, 32, 160, rng);
+  const w = [0, 1, 2, 3, 4].map(() => random(k, 130, 257, rng));
+  const g = [0, 1, 2, 3, 4].map(() => random(k, 130, 257, rng));
+  const sums: number[] = [];
+  const body = () => {
+    k.matmulNN(a, b, c1);
+    k.matmulNT(a, bt, c2, true);
+    k.matmulTN(a, d, c3);
+    for (let i = 0; i < 5; i++) k.sgdUpdate(w[i], g[i], null, 0.01 * (i + 1), 0, 1e-4);
+  };
+  const alongside = () => {
+    for (const x of g) sums.push(k.sumsq(x));
+  };
+  if (batched) k.together(body, alongside);
+  else (body(), alongside());
+  const out = [c1, c2, c3, ...w];
+  const s = k.alloc(1, sums.length);
+  k.view(s).set(sums);
+  return [...out, s];
+}
+
+for (const precision of PRECISIONS) {
+  Deno.test(`together: independent calls in one hand-off give the bits of separate calls (${precision})`, () => {
+    const run = (threads: number, batched: boolean) => {
+      using k = new Kernels(precision, { threads });
+      const out = independentWork(k, batched).map((m) => bytes(k, m));
+      return { out, parts: k.threadParts, calls: k.parallelCalls };
+    };
+    const want = run(1, false);
+    assertEquals(want.parts, { total: 0, caller: 0, handoffs: 0 });
+    for (const threads of [1, 2, 3]) {
+      for (const batched of [false, true]) {
+        const got = run(threads, batched);
+        got.out.forEach((o, i) =>
+          assertOk(same(o, want.out[i]), `${threads} threads ${batched}: output ${i}`)
+        );
+        if (threads > 1) {
+          // Every split call was cut into at least one part per thread.
+          const counts = JSON.stringify({ parts: got.parts, calls: got.calls });
+          assertOk(got.calls >= 8 && got.parts.total >= got.calls * threads, counts);
+          // One hand-off for the whole batch, one per call without it.
+          assertEquals(got.parts.handoffs, batched ? 1 : got.calls, counts);
+          assertOk(got.parts.caller <= got.parts.total);
+        }
+      }
+    }
+  });
+}
+
+Deno.test("ThreadPool: every queued part runs once, alongside on the caller, errors leave it usable", () => {
+  const memory = new WebAssembly.Memory({ initial: 64, maximum: 1024, shared: true });
+  const module = sharedKernelsModule();
+  const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  const heap = (ex.heap_start as () => number)(), bytes = (ex.scratch_bytes as () => number)();
+  const scratch = [heap + controlBytes(), heap + controlBytes() + bytes];
+  const sgd = ex.sgd_update_f64 as PartFn;
+  const pool = new ThreadPool(module, memory, 3, heap, scratch, ["sgd_update_f64"], [sgd]);
+  try {
+    const n = 150; // more parts than one batch holds: flushed in pieces
+    const w = scratch[1] + bytes, g = w + n * 64;
+    new Float64Array(memory.buffer, g, n * 8).fill(1);
+    const v = new Float64Array(memory.buffer, w, n * 8);
+    const batch = (alongside?: () => void) => {
+      // Part i: row i (8 values) -= (i + 1)·1; a part run twice or never would show.
+      for (let i = 0; i < n; i++) pool.add(0, [w + i * 64, g + i * 64, 0, 8, i + 1, 0, 0]);
+      pool.flush(alongside);
+    };
+    let ran = 0;
+    batch(() => ran++);
+    assertEquals(ran, 1);
+    for (let i = 0; i < n; i++) assertEquals(v[i * 8 + 5], -(i + 1), `row ${i}`);
+    assertEquals(pool.pending, 0);
+    const { total, caller } = pool.parts;
+    assertOk(total === n && caller >= 0 && caller <= n, JSON.stringify(pool.parts));
+    assert.throws(() =>
+      batch(() => {
+        throw new Error("alongside failed");
+      }), /alongside failed/);
+    for (let i = 0; i < n; i++) assertEquals(v[i * 8 + 7], -2 * (i + 1), `row ${i} despite it`);
+    batch();
+    for (let i = 0; i < n; i++) assertEquals(v[i * 8], -3 * (i + 1), `row ${i} usable again`);
+    assert.throws(() => pool.add(0, new Array(17).fill(0)), /at most 16 arguments/);
+  } finally {
+    pool.close();
+  }
+  assert.throws(() => pool.add(0, [0]), /closed/);
+});
 
 const TRAINERS: [string, Record<string, unknown>][] = [
   ["two-layer f64", { d: 30, widths: [10], multi: 5, outputs: 20, nTrain: 500, nEval: 300 }],

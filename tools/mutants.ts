@@ -215,6 +215,14 @@ export const MUTANTS: readonly Mutant[] = [
     tests: EFFECTS,
   },
   {
+    id: "n-grad-eval-ignored",
+    file: "src/analysis.ts",
+    search:
+      "const gradientSamples = trainer.config.nGradEval > 0 ? trainer.config.nGradEval : undefined;",
+    replace: "const gradientSamples = undefined;",
+    tests: EFFECTS,
+  },
+  {
     id: "lr-ignored",
     file: "src/train.ts",
     search: "this.steps(this.config.iters, this.lr);",
