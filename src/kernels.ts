@@ -57,12 +57,15 @@ const MIN_PARALLEL_MACS = 1 << 19;
 /** Elementwise updates shorter than this run on one thread. */
 const MIN_PARALLEL_ELEMENTS = 1 << 15;
 /** Parts per thread a split call is cut into (fewer when too small): whoever is free takes the
- * next part, so a thread slowed down by other jobs delays the call by at most one part. */
-const PARTS_PER_THREAD = 4;
+ * next part, so a thread slowed down by other jobs delays the call by at most one part. Each part
+ * packs its rows of A again: cutting the paper-scale step's products into 2, 4 and 8 column
+ * ranges cost 0–1.4 %, 1–5 % and 1–7.5 % more work than one call (more for narrow ones). */
+const PARTS_PER_THREAD = 3;
 /** Fewest multiply-adds of a part of a product (and elements of a part of an update, × 1/16). */
 const MIN_PART_MACS = 1 << 18;
-/** Fewest column panels (NR columns: 8 f32, 4 f64) of a part of a product. */
-const PART_PANELS = 4;
+/** Fewest column panels (NR columns: 8 f32, 4 f64) of a part of a product beyond one per
+ * thread (cutting 100 columns into 8 parts cost 45 % more work). */
+const PART_PANELS = 6;
 /** The exports worker threads run, by index. */
 const THREAD_FNS = ["gemm", "sgd_update"] as const;
 
