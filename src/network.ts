@@ -158,12 +158,12 @@ export class Network {
     let d = dy;
     for (let l = L - 1; l >= 0; l--) {
       const dl = d, prev = l > 0 ? ws.deltas[l - 1] : null;
-      // The layer's gradient and the delta below both read dl only: one hand-off to the threads.
+      // The layer's gradient and the delta below both read dl only: one hand-off to the threads,
+      // the bias gradient on the caller meanwhile.
       k.together(() => {
         k.matmulTN(ws.acts[l], dl, grads.main[l], accumulate);
-        k.colSums(dl, grads.bias[l], accumulate);
         if (prev) k.matmulNTGated(dl, this.params.main[l], ws.gates[l - 1], prev);
-      });
+      }, () => k.colSums(dl, grads.bias[l], accumulate));
       if (prev) d = prev;
     }
   }
