@@ -9,7 +9,7 @@
  * @module
  */
 
-import { lrAt, resolveConfig, type RunConfig } from "./config.ts";
+import { resolveConfig, type RunConfig } from "./config.ts";
 import { estimateDisk, type SaveData } from "./data_store.ts";
 import { DEFAULT_BETA_SAMPLES, evaluateTrainer } from "./analysis.ts";
 import { Trainer } from "./train.ts";
@@ -79,9 +79,6 @@ export function calibrate(config: RunConfig): Calibration {
       nEval: Math.min(config.nEval, 2000),
       iters: 200,
       epochs: 1,
-      // one epoch: the schedule's first rate, no evaluations inside it
-      lr: [[0, lrAt(config.lr, 0)]],
-      evalAt: [],
       evalEvery: 1,
       saveCorrAt: [],
       evalAt: [],

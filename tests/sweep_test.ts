@@ -14,7 +14,6 @@ import {
   SHARD_ENV,
   shardJobs,
 } from "../src/sweep.ts";
-import { calibrate, evalFlops } from "../src/sweep_estimate.ts";
 import { assertEquals, assertOk, assertRejects, assertThrows } from "./assert.ts";
 import { assertOneLineError, exists, runCli } from "./run_cli.ts";
 
@@ -572,32 +571,4 @@ Deno.test("checkSweepFolder while another shard creates the same sweep folder: n
   }
   assertEquals(refused, 0);
   await Deno.remove(dir, { recursive: true });
-});
-
-Deno.test("calibrate: runs on any valid job (lr schedules, --eval-at steps beyond its one short epoch)", () => {
-  const cases: [string, Record<string, unknown>][] = [
-    ["plain", {}],
-    ["lr schedule past epoch 0", { lr: "0:0.2,2:0.1", epochs: 3 }],
-    ["eval-at beyond 200 steps", { evalAt: "500,900", epochs: 3, iters: 400 }],
-    ["eval-at log", { evalAt: "log:5", epochs: 3 }],
-  ];
-  for (const [name, settings] of cases) {
-    const c = calibrate(resolveConfig({ settings: { ...TINY, ...settings } }));
-    assertOk(c.step > 0 && Number.isFinite(c.step) && c.eval > 0, name);
-  }
-});
-
-Deno.test("evalFlops: the training set is measured on its subsample, β on its eval samples", () => {
-  const flops = (s: Record<string, unknown>) =>
-    evalFlops(resolveConfig({ settings: { d: 20, widths: [10, 15], outputs: 30, ...s } }));
-  const base = { nTrain: 10000, nEval: 10000 };
-  assertEquals(flops({ ...base, nTrain: 200000 }), flops(base), "beyond --n-train-eval");
-  assertOk(flops({ ...base, nTrainEval: 5000 }) < flops(base), "a smaller subsample");
-  assertOk(flops({ ...base, nTrain: 5000 }) < flops(base), "a training set under the subsample");
-  assertEquals(
-    flops({ ...base, nEval: 20000 }) - flops(base),
-    flops({ ...base, nEval: 30000 }) -
-      flops({ ...base, nEval: 20000 }),
-    "β samples do not grow with the eval set",
-  );
 });
