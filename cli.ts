@@ -32,6 +32,7 @@ import { resumeRun, runToFolder } from "./src/run.ts";
 import { parseSaveData } from "./src/data_store.ts";
 import type { EpochMetrics, Trainer } from "./src/train.ts";
 import { formatSummary } from "./src/summary.ts";
+import { VERSION } from "./src/version.ts";
 import { sweepCommand } from "./src/sweep_cli.ts";
 import { reportCommand } from "./src/report_cli.ts";
 
@@ -58,7 +59,8 @@ Usage:
 Commands:
   train    train a student on a teacher's outputs and write a run folder
   sweep    a grid of runs × seeds in parallel workers, resumable and shardable
-  report   figures (SVG), summary tables (CSV) and index.html of a run or sweep folder`;
+  report   figures (SVG), summary tables (CSV) and index.html of a run or sweep folder
+  version  the tool's version (also --version)`;
 
 function trainHelp(): string {
   const rows = runOptionHelpRows();
@@ -122,9 +124,12 @@ async function train(argv: string[]): Promise<void> {
   const onCheckpoint = (e: number, of: number) => (saved = e, epochs = of);
   const interrupted = (signal: Deno.Signal, code: number) => () => {
     if (showProgress) Deno.stderr.writeSync(enc.encode("\n"));
+    const started = dir !== "" && removeOwnTempFiles(dir);
     const where = saved === null ? "before its first checkpoint" : `after epoch ${saved}/${epochs}`;
     console.error(
-      `interrupted (${signal}) ${where}; continue with: train --resume ${dir || "DIR"}`,
+      started
+        ? `interrupted (${signal}) ${where}; continue with: train --resume ${dir}`
+        : `interrupted (${signal}) before the run started; nothing was kept: run the same command again`,
     );
     Deno.exit(code);
   };
@@ -191,6 +196,23 @@ async function train(argv: string[]): Promise<void> {
   console.log(formatSummary(config, result, out));
 }
 
+/**
+ * On an interrupt: removes this process's half-written `<name>.tmp-<pid>` files from the run
+ * folder, and says whether the run had started there (config.json written), so it can be resumed.
+ */
+function removeOwnTempFiles(dir: string): boolean {
+  try {
+    for (const e of Deno.readDirSync(dir)) {
+      if (e.name.endsWith(`.tmp-${Deno.pid}`)) {
+        Deno.removeSync(`${dir}/${e.name}`, { recursive: true });
+      }
+    }
+    return Deno.statSync(`${dir}/config.json`).isFile;
+  } catch {
+    return false;
+  }
+}
+
 /** SPECIALIZE_DEBUG=1 shows stack traces, if env access was granted (never prompts). */
 function debugEnabled(): boolean {
   const env = { name: "env", variable: "SPECIALIZE_DEBUG" } as const;
@@ -204,11 +226,18 @@ async function main(args: string[]): Promise<number> {
     else if (command === "sweep") return await sweepCommand(rest);
     else if (command === "report") return await reportCommand(rest);
     else if (command === "--help" || command === "-h" || command === "help") console.log(USAGE);
+    else if (command === "--version" || command === "version") console.log(`specialize ${VERSION}`);
     else if (command === undefined) {
       console.error(USAGE);
       return 2;
     } else {
-      const near = closest(command.replace(/^-+/, ""), ["train", "sweep", "report", "help"]);
+      const near = closest(command.replace(/^-+/, ""), [
+        "train",
+        "sweep",
+        "report",
+        "help",
+        "version",
+      ]);
       throw new ConfigError(
         `Unknown command ${JSON.stringify(command)}${near ? `; did you mean ${near}?` : ""} ` +
           `(expected train, sweep or report; see --help)`,
@@ -218,8 +247,14 @@ async function main(args: string[]): Promise<number> {
   } catch (e) {
     if (debugEnabled()) console.error(e);
     const msg = (e instanceof Error ? e.message : String(e)).split("\n")[0];
-    console.error(`error: ${msg}`);
-    return e instanceof ConfigError ? 2 : 1;
+    // A permission the run lacks (e.g. `deno task train --out /tmp/x`): say which way works.
+    const denied = e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied;
+    const hint = denied
+      ? ` (the deno tasks read the project and write only under runs/ or sweeps/; for other ` +
+        `folders: deno run --allow-read --allow-write cli.ts ${command} …)`
+      : "";
+    console.error(`error: ${msg}${hint}`);
+    return e instanceof ConfigError || denied ? 2 : 1;
   }
 }
 

@@ -108,8 +108,23 @@ export function parseFlags(argv: string[], flags: FlagSpec[]): ParsedArgs {
   // "--teacher-bias -0.2": a negative number is the value of a string flag, not another flag.
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--") {
+      args.push(...argv.slice(i));
+      break;
+    }
+    if (/^-[^-\d.]/.test(argv[i])) {
+      // Short options: -h is --help; there are no others (node's parser would quote them oddly).
+      if (argv[i] === "-h" && options.help) {
+        args.push("--help");
+        continue;
+      }
+      throw new ConfigError(`Unknown option ${argv[i]}: options are long, e.g. --help`);
+    }
     const name = argv[i].startsWith("--") ? argv[i].slice(2) : "";
     const next = argv[i + 1];
+    if (options[name]?.type === "string" && (next === undefined || next.startsWith("--"))) {
+      throw new ConfigError(`Missing value for --${name} (see --help)`);
+    }
     if (options[name]?.type === "string" && next !== undefined && /^-(\d|\.\d)/.test(next)) {
       args.push(`${argv[i]}=${next}`);
       i++;

@@ -896,7 +896,7 @@ function checkCombination(c: RunConfig): void {
       `This run needs up to ${(bytes / 2 ** 30).toFixed(2)} GiB of WASM memory; at most ` +
         `${
           (MEMORY_LIMIT / 2 ** 30).toFixed(2)
-        } GiB can be addressed (reduce --n-train, --n-eval, --batch, --d or the widths)`,
+        } GiB can be addressed (reduce --n-train, --n-eval, --batch, --d, --widths, --multi or --outputs)`,
     );
   }
 }

@@ -154,7 +154,8 @@ export function scatterSpec(data: Record<string, unknown>[], o: ScatterOptions):
         field: "y",
         type: "quantitative",
         title: o.yTitle,
-        scale: o.yLog ? { type: "log" } : { zero: true, padding: 4 },
+        // padding keeps points at 0 whole; not "nice", so no tick below 0 for a norm
+        scale: o.yLog ? { type: "log" } : { zero: true, padding: 4, nice: false },
       },
       color: {
         field: "color",

@@ -752,14 +752,16 @@ async function trainAndRecord(
       trainer.endEpoch();
     }
     const e = trainer.epoch;
+    trainMs += performance.now() - t0;
     divergence = divergenceOf(trainer, null);
     if (divergence) break;
     if (config.polish && e === config.epochs) {
+      const tp = performance.now();
       polish = polishTrainer(trainer, config.polishTol, config.polishSteps);
+      trainMs += performance.now() - tp;
       divergence = divergenceOf(trainer, null);
       if (divergence) break;
     }
-    trainMs += performance.now() - t0;
     const due = e % config.evalEvery === 0 || saveCorrAt.has(e) || evalSteps.has(e * config.iters);
     if (due || e === config.epochs) {
       final = await evaluate(e === config.epochs);

@@ -42,9 +42,9 @@ export function formatSummary(config: RunConfig, r: RunResult, out: string | nul
         `${r.divergence.value} (try a smaller --lr)`,
       ]
       : []),
-    `  eval MSE ${sci(r.initial.evalMse)} → ${sci(r.final.evalMse)} (${
-      decades.toFixed(1)
-    } decades), ` +
+    `  eval MSE ${sci(r.initial.evalMse)} → ${sci(r.final.evalMse)} (${decades.toFixed(1)} decades${
+      r.divergence ? `; the last finite evaluation, epoch ${r.final.epoch}` : ""
+    }), ` +
     `train MSE ${sci(r.final.trainMse)}` +
     (r.final.populationMse != null
       ? `, population MSE (exact) ${sci(r.initial.populationMse ?? NaN)} → ${

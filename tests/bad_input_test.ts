@@ -153,7 +153,16 @@ const CASES: Case[] = [
   [["sweep", ...QUICK, "--grid", "lr=0:0.2,1:0.1"], 2, /values of lr are separated by ";"/],
   [["sweep", ...QUICK, "--config", "$W/missing.json"], 2, /Invalid --config .*missing\.json/],
   [["sweep", ...QUICK, "--shard", "0/2", "--force"], 2, /Invalid --force with shard 0\/2/],
-  [["train", "--d"], 2, /--d/],
+  [["train", "--d"], 2, /^error: Missing value for --d \(see --help\)$/],
+  // a value left out: the next flag is not taken as the value
+  [["train", "--lr", "--epochs", "3"], 2, /^error: Missing value for --lr \(see --help\)$/],
+  [["sweep", "--grid", "--seeds", "1"], 2, /^error: Missing value for --grid \(see --help\)$/],
+  [["report", "$W/run", "--out"], 2, /^error: Missing value for --out \(see --help\)$/],
+  // short options: -h is --help, nothing else
+  [["train", "-x"], 2, /^error: Unknown option -x: options are long, e\.g\. --help$/],
+  [["sweep", "-n", "3"], 2, /^error: Unknown option -n: options are long/],
+  [["report", "$W/run", "-o", "x"], 2, /^error: Unknown option -o: options are long/],
+  [["train", "--d", "100000", "--multi", "10000"], 2, /GiB of WASM memory.*--multi/],
   [["train", "stray"], 2, /Unexpected argument "stray"/],
   [["trian"], 2, /Unknown command "trian"; did you mean train\?/],
   [["sweeep", "--epochs", "2"], 2, /Unknown command "sweeep"; did you mean sweep\?/],

@@ -67,3 +67,22 @@ Deno.test("seeds and student widths take the colour-blind-safe palette, up to ei
     assertOk(0.2126 * r + 0.7152 * g + 0.0722 * b < 0.7, `${c} is too light`);
   }
 });
+
+Deno.test("scatterSpec: points at y = 0 stay whole, and no tick falls below 0 (fan-out norms)", async () => {
+  for (const top of [0.63, 1, 7.3, 240]) {
+    const data = [0, top / 3, top].map((y) => ({ row: "r", col: "c", x: 0.5, y, color: "1" }));
+    const spec = scatterSpec(data, {
+      title: "t",
+      panels: { rows: ["r"], cols: ["c"] },
+      xTitle: "x",
+      yTitle: "y",
+      colorTitle: "seed",
+      colorOrder: ["1"],
+      xDomain: [0, 1],
+    });
+    const [lo, hi] = [...(await yDomains(spec)).values()][0];
+    assertOk(lo < 0 && hi > top, `padded around the points: [${lo}, ${hi}] for top ${top}`);
+    // the first tick of a d3 linear scale over [lo, hi] is the first "nice" value ≥ lo
+    assertOk(lo > -top / 20, `no tick below 0: domain starts at ${lo} for top ${top}`);
+  }
+});

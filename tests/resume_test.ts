@@ -183,6 +183,13 @@ Deno.test("a diverging run ends with status diverged, not a crash", async () => 
     JSON.stringify(result.divergence),
   );
   assertEquals(await exists(`${dir}/r/checkpoint.bin`), false);
+  // the diverged epoch's training counts in the timing, and the summary says which evaluation
+  // its "final" MSE is
+  assertOk(result.timing.trainSeconds > 0, JSON.stringify(result.timing));
+  assertOk(
+    r.stdout.includes(`the last finite evaluation, epoch ${result.final.epoch}`),
+    r.stdout,
+  );
   await Deno.remove(dir, { recursive: true });
 });
 
