@@ -120,11 +120,11 @@ async function train(argv: string[]): Promise<void> {
     : undefined;
   // Ctrl-C / SIGTERM: say where the run stopped and how to continue it (the checkpoint stays).
   let dir = typeof values.resume === "string" ? values.resume : "";
-  let epochs = 0, saved: number | null = null;
+  let epochs = 0, saved: number | null = null, created = false;
   const onCheckpoint = (e: number, of: number) => (saved = e, epochs = of);
   const interrupted = (signal: Deno.Signal, code: number) => () => {
     if (showProgress) Deno.stderr.writeSync(enc.encode("\n"));
-    const started = dir !== "" && removeOwnTempFiles(dir);
+    const started = dir !== "" && cleanUpInterrupted(dir, created);
     const where = saved === null ? "before its first checkpoint" : `after epoch ${saved}/${epochs}`;
     console.error(
       started
@@ -191,6 +191,7 @@ async function train(argv: string[]): Promise<void> {
     onEvaluation: progress,
     threads,
     onCheckpoint,
+    onFolderCreated: () => created = true,
   });
   if (showProgress) Deno.stderr.writeSync(enc.encode("\n"));
   console.log(formatSummary(config, result, out));
@@ -198,19 +199,23 @@ async function train(argv: string[]): Promise<void> {
 
 /**
  * On an interrupt: removes this process's half-written `<name>.tmp-<pid>` files from the run
- * folder, and says whether the run had started there (config.json written), so it can be resumed.
+ * folder and says whether the run can be resumed there (its config.json is written). A new run's
+ * folder without config.json holds only this run's files (`ours`: created empty by it), which are
+ * removed, so the same command can run again.
  */
-function removeOwnTempFiles(dir: string): boolean {
+function cleanUpInterrupted(dir: string, ours: boolean): boolean {
+  const remove = (name: string) => {
+    try {
+      Deno.removeSync(`${dir}/${name}`, { recursive: true });
+    } catch { /* gone already (a rename in flight) */ }
+  };
   try {
-    for (const e of Deno.readDirSync(dir)) {
-      if (e.name.endsWith(`.tmp-${Deno.pid}`)) {
-        Deno.removeSync(`${dir}/${e.name}`, { recursive: true });
-      }
-    }
-    return Deno.statSync(`${dir}/config.json`).isFile;
-  } catch {
-    return false;
-  }
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name);
+    for (const n of names) if (n.endsWith(`.tmp-${Deno.pid}`)) remove(n);
+    if (names.includes("config.json")) return true;
+    if (ours) { for (const n of names) remove(n); }
+  } catch { /* no folder yet */ }
+  return false;
 }
 
 /** SPECIALIZE_DEBUG=1 shows stack traces, if env access was granted (never prompts). */

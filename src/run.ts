@@ -88,6 +88,9 @@ export interface RunOptions {
   /** Called after every checkpoint with the epochs it holds (what a resume continues from) and
    * the run's epochs. */
   onCheckpoint?: (epoch: number, epochs: number) => void;
+  /** Called once the run folder exists and is empty (checked, or replaced with `force`), before
+   * anything is written to it: from then on every file in it is this run's. */
+  onFolderCreated?: (out: string) => void;
 }
 
 /** Where a run diverged: the epoch and the first non-finite quantity found. */
@@ -370,6 +373,7 @@ export async function runToFolder(config: RunConfig, opts: RunOptions): Promise<
   const { out } = opts;
   if (opts.force) await Deno.remove(out, { recursive: true }).catch(() => {});
   await Deno.mkdir(out, { recursive: true });
+  opts.onFolderCreated?.(out);
   const dataFiles = [];
   if (trainer.train) {
     dataFiles.push({ name: "train_x", bytes: npyOf(trainer, trainer.train.x) });

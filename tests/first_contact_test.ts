@@ -51,7 +51,7 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
 Deno.test("Ctrl-C at any moment of a run's start: no half-written file is left, and what the message says works", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    for (const delay of [0, 100, 200, 350, 500, 700, 1000]) {
+    for (const delay of [0, 100, 200, 250, 300, 350, 400, 450, 500, 700, 1000]) {
       const out = `${dir}/run${delay}`;
       const args = ["train", ...TINY, "--epochs", "3", "--out", out];
       const child = new Deno.Command(Deno.execPath(), {
@@ -63,16 +63,22 @@ Deno.test("Ctrl-C at any moment of a run's start: no half-written file is left, 
       try {
         child.kill("SIGINT");
       } catch { /* already finished */ }
-      const { stderr } = await child.output();
+      const { code, stderr } = await child.output();
       const err = new TextDecoder().decode(stderr).trim();
+      if (code === 0) { // finished before the signal
+        assertOk(await exists(`${out}/result.json`), `${delay} ms: exit 0 without result.json`);
+        continue;
+      }
       const left = await exists(out) ? [...Deno.readDirSync(out)].map((e) => e.name) : [];
       assertEquals(left.filter((n) => /\.tmp-\d+$/.test(n)), [], `${delay} ms: ${err}`);
       if (err.includes("continue with: train --resume")) {
         const r = await runCli(["train", "--resume", out]);
         assertEquals(r.code, 0, `${delay} ms: ${err} → ${r.stderr}`);
-      } else if (err !== "" || left.length === 0) {
-        // before the run started (or before the handler was installed): the same command runs
+      } else {
+        // before the run started (or before the handler was installed): nothing is left, and the
+        // same command runs
         assertOk(err === "" || /before the run started; nothing was kept/.test(err), err);
+        assertEquals(left, [], `${delay} ms: ${err}`);
         const r = await runCli(args);
         assertEquals(r.code, 0, `${delay} ms: ${err} → ${r.stderr}`);
       }
