@@ -28,7 +28,7 @@ import {
   runOptionHelpRows,
   runSettings,
 } from "./src/cli_args.ts";
-import { resumeRun, runToFolder } from "./src/run.ts";
+import { resumeRun, runToFolder, TEMP_FILE } from "./src/run.ts";
 import { parseSaveData } from "./src/data_store.ts";
 import type { EpochMetrics, Trainer } from "./src/train.ts";
 import { formatSummary } from "./src/summary.ts";
@@ -198,10 +198,10 @@ async function train(argv: string[]): Promise<void> {
 }
 
 /**
- * On an interrupt: removes this process's half-written `<name>.tmp-<pid>` files from the run
- * folder and says whether the run can be resumed there (its config.json is written). A new run's
- * folder without config.json holds only this run's files (`ours`: created empty by it), which are
- * removed, so the same command can run again.
+ * On an interrupt: removes the half-written files of atomic writes ({@linkcode TEMP_FILE}) from
+ * the run folder and says whether the run can be resumed there (its config.json is written). A
+ * new run's folder without config.json holds only this run's files (`ours`: created empty by it),
+ * which are removed, so the same command can run again.
  */
 function cleanUpInterrupted(dir: string, ours: boolean): boolean {
   const remove = (name: string) => {
@@ -211,7 +211,7 @@ function cleanUpInterrupted(dir: string, ours: boolean): boolean {
   };
   try {
     const names = [...Deno.readDirSync(dir)].map((e) => e.name);
-    for (const n of names) if (n.endsWith(`.tmp-${Deno.pid}`)) remove(n);
+    for (const n of names) if (TEMP_FILE.test(n)) remove(n);
     if (names.includes("config.json")) return true;
     if (ours) { for (const n of names) remove(n); }
   } catch { /* no folder yet */ }
