@@ -26,8 +26,9 @@
 // Fusion: `gemm_*` also starts C from a bias row (C = bias + A·B, the same sums as filling C with
 // the bias and accumulating) and applies an epilogue to each finished tile while it is in cache:
 // the leaky ReLU with its gate (epi 1, the same operations as relu_fwd) or the product with a gate
-// (epi 2, as relu_bwd). It computes only the columns j0..j1-1 of C, so threads sharing one memory
-// split a product by columns (each with its own scratch, see set_scratch): every element is still
+// (epi 2, as relu_bwd). It computes only the rows i0..i1-1 and columns j0..j1-1 of C, so threads
+// sharing one memory split a product by rows or columns (each with its own scratch, see
+// set_scratch): every element is still
 // computed by one thread in the same order, so the bits do not depend on the split.
 
 /** Rows of the register block. */
@@ -54,6 +55,13 @@ const ONE_F64_DATA: usize = memory.data<f64>([1, 1], 16);
 /** Bytes of the list of nonzero k steps of one row of op(A) (KC pairs of a u32 offset and an
  * element, 16 bytes each in f64; see sparseGemm). */
 const IDX_BYTES: i32 = KC * 16;
+/** Rows of op(A) whose nonzero lists the zero-skipping path keeps at once (in the packing area,
+ * which that path does not use otherwise; their ends in the IDX area). */
+const SPARSE_ROWS: i32 = PACK_BYTES / IDX_BYTES;
+/** The zero-skipping path runs SPARSE_ROWS rows together (each column chunk of B then serves
+ * them all from L1) when the part of B one row reads, kc × columns, is larger than this (it would
+ * not stay in L2 from one row to the next); otherwise row by row (each row's list stays in L1). */
+const SPARSE_GROUP_BYTES: i64 = 256 * 1024;
 /** Bytes of one thread's scratch: packed B, the edge tile, the nonzero list. */
 const SCRATCH_BYTES: i32 = PACK_BYTES + TILE_BYTES + IDX_BYTES;
 /** The first instance's scratch: right after the static data (not a data segment, so that
@@ -368,9 +376,9 @@ function biasFill<T>(dst: usize, ld: usize, bp: usize, rows: i32, cols: i32): vo
 
 // Zero-skipping ("sparse A") path. A ReLU layer's outputs are about half zeros, so in h·W (the
 // next layer's forward) and hᵀ·δ (its weight gradient) about half of the terms a·b have a = ±0.
-// For each row of op(A) the k steps with a ≠ 0 are listed (IDX), and each row of C is the
-// sequential sum over that list only, vectorised across the columns (the B rows are read in
-// place). Skipping a term a·b with a = ±0 and b finite leaves the bits unchanged: a·b is ±0 and
+// For each row of op(A) the k steps with a ≠ 0 are listed, and each row of C is the sequential sum
+// over that list only, vectorised across the columns (the B rows are read in place), row by row or,
+// when one row's part of B would not stay in L2, for a group of rows at a time per column chunk. Skipping a term a·b with a = ±0 and b finite leaves the bits unchanged: a·b is ±0 and
 // c + (±0) = c for c ≠ 0 and for c = +0 (round to nearest), and a sum started from +0 never becomes
 // −0 (x + y = −0 only when both are −0). So the path is taken only when the sums start from +0 or
 // from a bias row without −0 (not when accumulating into C) and every element of B is finite
@@ -380,7 +388,7 @@ function biasFill<T>(dst: usize, ld: usize, bp: usize, rows: i32, cols: i32): vo
 /** 4 vectors of one row of C (see sparseGemm). */
 // @ts-ignore: decorator
 @inline
-function chunk4<T>(bp: usize, end: usize, cp: usize, init: i32, ip: usize): void {
+function chunk4<T>(bp: usize, e0: usize, end: usize, cp: usize, init: i32, ip: usize): void {
   let c0 = v128.splat<T>(<T>0), c1 = c0, c2 = c0, c3 = c0;
   if (init != 0) {
     c0 = v128.load(ip, 0);
@@ -388,7 +396,7 @@ function chunk4<T>(bp: usize, end: usize, cp: usize, init: i32, ip: usize): void
     c2 = v128.load(ip, 32);
     c3 = v128.load(ip, 48);
   }
-  for (let e = IDX; e < end; e += 2 * sizeof<T>()) {
+  for (let e = e0; e < end; e += 2 * sizeof<T>()) {
     const b = bp + <usize>load<u32>(e);
     const s = v128.load_splat<T>(e, sizeof<T>());
     c0 = madd<T>(c0, s, v128.load(b, 0));
@@ -405,13 +413,13 @@ function chunk4<T>(bp: usize, end: usize, cp: usize, init: i32, ip: usize): void
 /** 2 vectors of one row of C (see sparseGemm). */
 // @ts-ignore: decorator
 @inline
-function chunk2<T>(bp: usize, end: usize, cp: usize, init: i32, ip: usize): void {
+function chunk2<T>(bp: usize, e0: usize, end: usize, cp: usize, init: i32, ip: usize): void {
   let c0 = v128.splat<T>(<T>0), c1 = c0;
   if (init != 0) {
     c0 = v128.load(ip, 0);
     c1 = v128.load(ip, 16);
   }
-  for (let e = IDX; e < end; e += 2 * sizeof<T>()) {
+  for (let e = e0; e < end; e += 2 * sizeof<T>()) {
     const b = bp + <usize>load<u32>(e);
     const s = v128.load_splat<T>(e, sizeof<T>());
     c0 = madd<T>(c0, s, v128.load(b, 0));
@@ -424,12 +432,12 @@ function chunk2<T>(bp: usize, end: usize, cp: usize, init: i32, ip: usize): void
 /** 1 vector of one row of C (see sparseGemm). */
 // @ts-ignore: decorator
 @inline
-function chunk1<T>(bp: usize, end: usize, cp: usize, init: i32, ip: usize): void {
+function chunk1<T>(bp: usize, e0: usize, end: usize, cp: usize, init: i32, ip: usize): void {
   let c0 = v128.splat<T>(<T>0);
   if (init != 0) {
     c0 = v128.load(ip, 0);
   }
-  for (let e = IDX; e < end; e += 2 * sizeof<T>()) {
+  for (let e = e0; e < end; e += 2 * sizeof<T>()) {
     const b = bp + <usize>load<u32>(e);
     const s = v128.load_splat<T>(e, sizeof<T>());
     c0 = madd<T>(c0, s, v128.load(b, 0));
@@ -492,22 +500,22 @@ function hasNegZero<T>(p: usize, len: i32): bool {
 /** One element of a sparse row beyond the last whole vector: the same lane operations. */
 // @ts-ignore: decorator
 @inline
-function sparseScalar<T>(bp: usize, end: usize, init: T): T {
+function sparseScalar<T>(bp: usize, e0: usize, end: usize, init: T): T {
   let c = v128.splat<T>(init);
-  for (let e = IDX; e < end; e += 2 * sizeof<T>()) {
+  for (let e = e0; e < end; e += 2 * sizeof<T>()) {
     const b = bp + <usize>load<u32>(e);
     c = madd<T>(c, v128.load_splat<T>(e, sizeof<T>()), v128.load_splat<T>(b));
   }
   return sizeof<T>() == 4 ? <T>f32x4.extract_lane(c, 0) : <T>f64x2.extract_lane(c, 0);
 }
 
-/** The zero-skipping product (see above): columns j0..j1-1 of C = [bias +] op(A)·B, op(A) row i
+/** The zero-skipping product (see above): rows i0..i1-1 and columns j0..j1-1 of C = [bias +] op(A)·B, op(A) row i
  * at k step p at a + i·ra + p·ka, B row-major k×n; then the epilogue. */
 // @ts-ignore: decorator
 @inline
 function sparseGemm<T>(
-  a: usize, ra: usize, ka: usize, b: usize, c: usize, m: i32, k: i32, n: i32, bias: usize,
-  epi: i32, y: usize, gate: usize, vs: v128, one: v128, s: T, j0: i32, j1: i32,
+  a: usize, ra: usize, ka: usize, b: usize, c: usize, k: i32, n: i32, bias: usize,
+  epi: i32, y: usize, gate: usize, vs: v128, one: v128, s: T, i0: i32, i1: i32, j0: i32, j1: i32,
 ): void {
   const sz = <usize>sizeof<T>();
   const L = 16 / sizeof<T>();
@@ -516,79 +524,101 @@ function sparseGemm<T>(
     const kc = min(KC, k - pc);
     const first = pc == 0, last = pc + kc == k;
     const bBlock = b + <usize>pc * ldb;
-    for (let i = 0; i < m; i++) {
-      const ap = a + <usize>i * ra + <usize>pc * ka;
-      // the nonzero k steps of this row, branch-free: (offset of B's row, a) pairs
-      let e = IDX;
-      let q = ap;
-      let bo: usize = 0;
-      for (let p = 0; p < kc; p++) {
-        const v = load<T>(q);
-        store<u32>(e, <u32>bo);
-        store<T>(e, v, sizeof<T>());
-        e += v != <T>0 ? 2 * sizeof<T>() : 0;
-        q += ka;
-        bo += ldb;
+    // sums start from zero (init 0), the bias (first block) or C (later blocks)
+    const init = first ? (bias != 0 ? 1 : 0) : 1;
+    const group = <i64>kc * <i64>(j1 - j0) * <i64>sz > SPARSE_GROUP_BYTES ? SPARSE_ROWS : 1;
+    for (let g = i0; g < i1; g += group) {
+      const rows = min(group, i1 - g);
+      // the nonzero k steps of each row of the group, branch-free: (offset of B's row, a) pairs,
+      // row r's list at PACK + r·IDX_BYTES, its end at IDX + 4r
+      for (let r = 0; r < rows; r++) {
+        let e = PACK + <usize>r * IDX_BYTES;
+        let q = a + <usize>(g + r) * ra + <usize>pc * ka;
+        let bo: usize = 0;
+        for (let p = 0; p < kc; p++) {
+          const v = load<T>(q);
+          store<u32>(e, <u32>bo);
+          store<T>(e, v, sizeof<T>());
+          e += v != <T>0 ? 2 * sizeof<T>() : 0;
+          q += ka;
+          bo += ldb;
+        }
+        store<u32>(IDX + (<usize>r << 2), <u32>e);
       }
-      const end = e;
-      const crow = c + <usize>i * ldc;
-      // sums start from zero (init 0), the bias (first block) or C (later blocks)
-      const init = first ? (bias != 0 ? 1 : 0) : 1;
-      const src = first ? bias : crow;
+      // Column chunk outside, rows inside: the chunk's kc rows of B stay in L1 for the group.
       let j = j0;
       for (; j + 4 * L <= j1; j += 4 * L) {
         const o = <usize>j * sz;
-        chunk4<T>(bBlock + o, end, crow + o, init, src + o);
+        for (let r = 0; r < rows; r++) {
+          const crow = c + <usize>(g + r) * ldc, e0 = PACK + <usize>r * IDX_BYTES;
+          const end = <usize>load<u32>(IDX + (<usize>r << 2));
+          chunk4<T>(bBlock + o, e0, end, crow + o, init, (first ? bias : crow) + o);
+        }
       }
       if (j + 2 * L <= j1) {
         const o = <usize>j * sz;
-        chunk2<T>(bBlock + o, end, crow + o, init, src + o);
+        for (let r = 0; r < rows; r++) {
+          const crow = c + <usize>(g + r) * ldc, e0 = PACK + <usize>r * IDX_BYTES;
+          const end = <usize>load<u32>(IDX + (<usize>r << 2));
+          chunk2<T>(bBlock + o, e0, end, crow + o, init, (first ? bias : crow) + o);
+        }
         j += 2 * L;
       }
       if (j + L <= j1) {
         const o = <usize>j * sz;
-        chunk1<T>(bBlock + o, end, crow + o, init, src + o);
+        for (let r = 0; r < rows; r++) {
+          const crow = c + <usize>(g + r) * ldc, e0 = PACK + <usize>r * IDX_BYTES;
+          const end = <usize>load<u32>(IDX + (<usize>r << 2));
+          chunk1<T>(bBlock + o, e0, end, crow + o, init, (first ? bias : crow) + o);
+        }
         j += L;
       }
       for (; j < j1; j++) {
         const o = <usize>j * sz;
-        const c0 = init != 0 ? load<T>(src + o) : <T>0;
-        store<T>(crow + o, sparseScalar<T>(bBlock + o, end, c0));
+        for (let r = 0; r < rows; r++) {
+          const crow = c + <usize>(g + r) * ldc, e0 = PACK + <usize>r * IDX_BYTES;
+          const end = <usize>load<u32>(IDX + (<usize>r << 2));
+          const src = first ? bias : crow;
+          const c0 = init != 0 ? load<T>(src + o) : <T>0;
+          store<T>(crow + o, sparseScalar<T>(bBlock + o, e0, end, c0));
+        }
       }
       if (last && epi != 0) {
-        const o = <usize>i * ldc + <usize>j0 * sz;
-        epilogue<T>(c + o, y, gate, o, ldc, 1, j1 - j0, epi, vs, one, s);
+        const o = <usize>g * ldc + <usize>j0 * sz;
+        epilogue<T>(c + o, y, gate, o, ldc, rows, j1 - j0, epi, vs, one, s);
       }
     }
   }
 }
 
-/** mode 0: C = A·B (A m×k, B k×n); 1: C = A·Bᵀ (B n×k); 2: C = Aᵀ·B (A k×m). Only columns
- * j0..j1-1 of C. C starts from C (acc), the bias row at `bias` (bias != 0, acc 0) or zero; then
+/** mode 0: C = A·B (A m×k, B k×n); 1: C = A·Bᵀ (B n×k); 2: C = Aᵀ·B (A k×m). Only rows
+ * i0..i1-1 and columns j0..j1-1 of C. C starts from C (acc), the bias row at `bias` (bias != 0, acc 0) or zero; then
  * the epilogue epi (0 none, 1 leaky ReLU into y and gate, 2 times gate). */
 // @ts-ignore: decorator
 @inline
 function gemm<T>(
   a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32, mode: i32,
-  bias: usize, epi: i32, y: usize, gate: usize, slope: f64, one: v128, j0: i32, j1: i32,
+  bias: usize, epi: i32, y: usize, gate: usize, slope: f64, one: v128, i0: i32, i1: i32, j0: i32,
+  j1: i32,
 ): void {
   const sz = <usize>sizeof<T>();
   const NR = 32 / sizeof<T>();
   if (j1 > n) j1 = n;
-  if (m <= 0 || j1 <= j0) return;
+  if (i1 > m) i1 = m;
+  if (i1 <= i0 || j1 <= j0) return;
   const ldc = <usize>n * sz;
   const s = <T>slope;
   const vs = v128.splat<T>(s);
   const useBias = bias != 0 && acc == 0;
   if (k <= 0) {
-    for (let i = 0; i < m; i++) {
+    for (let i = i0; i < i1; i++) {
       const cp = c + <usize>i * ldc + <usize>j0 * sz;
       if (useBias) biasFill<T>(cp, ldc, bias + <usize>j0 * sz, 1, j1 - j0);
       else if (acc == 0) memory.fill(cp, 0, <usize>(j1 - j0) * sz);
     }
     if (epi != 0) {
-      const o = <usize>j0 * sz;
-      epilogue<T>(c + o, y, gate, o, ldc, m, j1 - j0, epi, vs, one, s);
+      const o = <usize>i0 * ldc + <usize>j0 * sz;
+      epilogue<T>(c + o, y, gate, o, ldc, i1 - i0, j1 - j0, epi, vs, one, s);
     }
     return;
   }
@@ -601,7 +631,7 @@ function gemm<T>(
     (!useBias || !hasNegZero<T>(bias + <usize>j0 * sz, j1 - j0)) &&
     allFinite<T>(b + <usize>j0 * sz, <usize>n * sz, k, j1 - j0)
   ) {
-    sparseGemm<T>(a, ra, ka, b, c, m, k, n, useBias ? bias : 0, epi, y, gate, vs, one, s, j0, j1);
+    sparseGemm<T>(a, ra, ka, b, c, k, n, useBias ? bias : 0, epi, y, gate, vs, one, s, i0, i1, j0, j1);
     return;
   }
   const NC = (PACK_BYTES / (KC * 32)) * NR; // columns per packed block
@@ -623,8 +653,8 @@ function gemm<T>(
         packN<T>(b, n, jc + full, pc, ncb - full, kc);
       }
       const aBlock = a + <usize>pc * ka;
-      for (let i = 0; i < m; i += MR) {
-        const rows = min(MR, m - i);
+      for (let i = i0; i < i1; i += MR) {
+        const rows = min(MR, i1 - i);
         const a0 = aBlock + <usize>i * ra;
         const a1 = rows > 1 ? a0 + ra : a0;
         const a2 = rows > 2 ? a0 + 2 * ra : a0;
@@ -666,49 +696,50 @@ function gemm<T>(
 
 /** C(m×n) (+)= A(m×k)·B(k×n), f32. */
 export function matmul_nn_f32(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32): void {
-  gemm<f32>(a, b, c, m, k, n, acc, 0, 0, 0, 0, 0, 0, v128.load(ONE_F32_DATA), 0, n);
+  gemm<f32>(a, b, c, m, k, n, acc, 0, 0, 0, 0, 0, 0, v128.load(ONE_F32_DATA), 0, m, 0, n);
 }
 /** C(m×n) (+)= A(m×k)·B(k×n), f64. */
 export function matmul_nn_f64(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32): void {
-  gemm<f64>(a, b, c, m, k, n, acc, 0, 0, 0, 0, 0, 0, v128.load(ONE_F64_DATA), 0, n);
+  gemm<f64>(a, b, c, m, k, n, acc, 0, 0, 0, 0, 0, 0, v128.load(ONE_F64_DATA), 0, m, 0, n);
 }
 /** C(m×n) (+)= A(m×k)·B(n×k)ᵀ, f32. */
 export function matmul_nt_f32(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32): void {
-  gemm<f32>(a, b, c, m, k, n, acc, 1, 0, 0, 0, 0, 0, v128.load(ONE_F32_DATA), 0, n);
+  gemm<f32>(a, b, c, m, k, n, acc, 1, 0, 0, 0, 0, 0, v128.load(ONE_F32_DATA), 0, m, 0, n);
 }
 /** C(m×n) (+)= A(m×k)·B(n×k)ᵀ, f64. */
 export function matmul_nt_f64(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32): void {
-  gemm<f64>(a, b, c, m, k, n, acc, 1, 0, 0, 0, 0, 0, v128.load(ONE_F64_DATA), 0, n);
+  gemm<f64>(a, b, c, m, k, n, acc, 1, 0, 0, 0, 0, 0, v128.load(ONE_F64_DATA), 0, m, 0, n);
 }
 /** C(m×n) (+)= A(k×m)ᵀ·B(k×n), f32. */
 export function matmul_tn_f32(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32): void {
-  gemm<f32>(a, b, c, m, k, n, acc, 2, 0, 0, 0, 0, 0, v128.load(ONE_F32_DATA), 0, n);
+  gemm<f32>(a, b, c, m, k, n, acc, 2, 0, 0, 0, 0, 0, v128.load(ONE_F32_DATA), 0, m, 0, n);
 }
 /** C(m×n) (+)= A(k×m)ᵀ·B(k×n), f64. */
 export function matmul_tn_f64(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32): void {
-  gemm<f64>(a, b, c, m, k, n, acc, 2, 0, 0, 0, 0, 0, v128.load(ONE_F64_DATA), 0, n);
+  gemm<f64>(a, b, c, m, k, n, acc, 2, 0, 0, 0, 0, 0, v128.load(ONE_F64_DATA), 0, m, 0, n);
 }
 
-/** The general product of `gemm` (see there), f32: mode 0 A·B, 1 A·Bᵀ, 2 Aᵀ·B; columns j0..j1-1
- * only; optional bias row, epilogue 1 (leaky ReLU into y, gate) or 2 (C times gate). */
+/** The general product of `gemm` (see there), f32: flags bits 0–1 the mode (0 A·B, 1 A·Bᵀ,
+ * 2 Aᵀ·B), bit 2 accumulate into C, bits 4–5 the epilogue (1 leaky ReLU into y and gate, 2 C
+ * times gate); optional bias row; rows i0..i1-1 and columns j0..j1-1 of C only. */
 export function gemm_f32(
-  mode: i32, a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32,
-  bias: usize, epi: i32, y: usize, gate: usize, slope: f64, j0: i32, j1: i32,
+  flags: i32, a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, bias: usize, y: usize,
+  gate: usize, slope: f64, i0: i32, i1: i32, j0: i32, j1: i32,
 ): void {
-  const one = v128.load(ONE_F32_DATA);
-  if (mode == 0) gemm<f32>(a, b, c, m, k, n, acc, 0, bias, epi, y, gate, slope, one, j0, j1);
-  else if (mode == 1) gemm<f32>(a, b, c, m, k, n, acc, 1, bias, epi, y, gate, slope, one, j0, j1);
-  else gemm<f32>(a, b, c, m, k, n, acc, 2, bias, epi, y, gate, slope, one, j0, j1);
+  const one = v128.load(ONE_F32_DATA), mode = flags & 3, acc = (flags >> 2) & 1, epi = flags >> 4;
+  if (mode == 0) gemm<f32>(a, b, c, m, k, n, acc, 0, bias, epi, y, gate, slope, one, i0, i1, j0, j1);
+  else if (mode == 1) gemm<f32>(a, b, c, m, k, n, acc, 1, bias, epi, y, gate, slope, one, i0, i1, j0, j1);
+  else gemm<f32>(a, b, c, m, k, n, acc, 2, bias, epi, y, gate, slope, one, i0, i1, j0, j1);
 }
 /** The general product of `gemm` (see gemm_f32), f64. */
 export function gemm_f64(
-  mode: i32, a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32,
-  bias: usize, epi: i32, y: usize, gate: usize, slope: f64, j0: i32, j1: i32,
+  flags: i32, a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, bias: usize, y: usize,
+  gate: usize, slope: f64, i0: i32, i1: i32, j0: i32, j1: i32,
 ): void {
-  const one = v128.load(ONE_F64_DATA);
-  if (mode == 0) gemm<f64>(a, b, c, m, k, n, acc, 0, bias, epi, y, gate, slope, one, j0, j1);
-  else if (mode == 1) gemm<f64>(a, b, c, m, k, n, acc, 1, bias, epi, y, gate, slope, one, j0, j1);
-  else gemm<f64>(a, b, c, m, k, n, acc, 2, bias, epi, y, gate, slope, one, j0, j1);
+  const one = v128.load(ONE_F64_DATA), mode = flags & 3, acc = (flags >> 2) & 1, epi = flags >> 4;
+  if (mode == 0) gemm<f64>(a, b, c, m, k, n, acc, 0, bias, epi, y, gate, slope, one, i0, i1, j0, j1);
+  else if (mode == 1) gemm<f64>(a, b, c, m, k, n, acc, 1, bias, epi, y, gate, slope, one, i0, i1, j0, j1);
+  else gemm<f64>(a, b, c, m, k, n, acc, 2, bias, epi, y, gate, slope, one, i0, i1, j0, j1);
 }
 
 /** First byte callers may use: after the static data and the first scratch, 64-byte aligned. */

@@ -30,9 +30,21 @@ const SHAPES: readonly number[][] = [
   [64, 70, 130],
   [37, 300, 270],
   [2, 513, 41],
+  [70, 500, 270], // zero-skipping in groups of rows (k blocks 256, 244 × 270 columns > 256 KiB)
 ];
 type Mode = "nn" | "nt" | "tn";
 const MODES: readonly Mode[] = ["nn", "nt", "tn"];
+
+/** [m, k, n] of products large enough (≥ 2¹⁹ multiply-adds) to be split over threads: into
+ * column ranges, or row ranges from 256 rows (261: a partial register block); one and several k
+ * blocks; zero-skipping row by row and in groups of rows. */
+const SPLIT_SHAPES: readonly (readonly [number, number, number])[] = [
+  [64, 70, 130],
+  [37, 300, 270],
+  [64, 200, 250],
+  [261, 300, 270],
+  [64, 300, 1100],
+];
 
 /** Values of A: about half zeros (+0 and −0), row `zeroRow` of op(A) all zero. */
 function fillA(
@@ -241,8 +253,7 @@ for (const precision of PRECISIONS) {
     for (const threads of [2, 3]) {
       using k = new Kernels(precision, { threads });
       let seed = 500;
-      // ≥ 2¹⁹ multiply-adds: split into column ranges; one and several k blocks
-      for (const [m, kk, n] of [[64, 70, 130], [37, 300, 270], [64, 200, 250]]) {
+      for (const [m, kk, n] of SPLIT_SHAPES) {
         for (const mode of MODES) {
           const mark = k.mark();
           const rng = makeRng(seed++);
