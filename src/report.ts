@@ -607,6 +607,7 @@ function successFigures(study: Study): Figure[] {
         yDomain: [0, 1.02],
         xInteger: true,
         points: true,
+        dodge: 0.25,
       }),
     };
   });
@@ -643,6 +644,7 @@ function lossFigures(study: Study): Figure[] {
         seriesOrder: order,
         size: { width: 420, height: 240 },
         dashExact: pop !== null,
+        dashLegend: false, // "population" is a series of its own here
       }),
     }];
   }

@@ -220,8 +220,12 @@ export interface LinesOptions {
   xFormat?: string;
   /** Draw a band between `lo` and `hi` (mean ± std). */
   band?: boolean;
-  /** Draw points on the lines. */
+  /** Draw points on the lines: hollow, one shape per series, so that series drawn on top of each
+   * other stay visible. */
   points?: boolean;
+  /** Shift series apart along x by this much (x units) between neighbours, centred on the true x:
+   * for an index axis on which lines would coincide (Fig. 2's success rates at 1). */
+  dodge?: number;
   /**
    * Rows with `exit: true` are not part of the lines: each marks where a curve leaves the y
    * domain (drawn as a triangle at the edge, in the series' colour).
@@ -234,10 +238,16 @@ export interface LinesOptions {
    * their series' colour, without a band.
    */
   dashExact?: boolean;
+  /** With `dashExact`: whether a legend explains the dashes (default true); leave it out when the
+   * exact lines are series of their own, named in the colour legend already. */
+  dashLegend?: boolean;
 }
 
 /** The `kind` values of {@linkcode LinesOptions.dashExact} lines, in legend order. */
 export const LINE_KINDS = ["sampled", "exact (population)"];
+
+/** Point shapes of the series of a line chart with points, in series order (repeating). */
+const POINT_SHAPES = ["circle", "square", "triangle-up", "diamond", "cross", "triangle-down"];
 
 /** x and y encodings and colour shared by the layers of a line chart. */
 function lineEncodings(o: LinesOptions): Spec {
@@ -270,7 +280,14 @@ function lineLayers(o: LinesOptions): Spec[] {
     scale: o.yDomain ? { domain: o.yDomain, nice: false } : { zero: false },
   };
   const layers: Spec[] = [];
-  const lines = o.exits ? [{ filter: "!datum.exit" }] : [];
+  const shift = o.dodge
+    ? [{
+      calculate: `datum.x + ${o.dodge} * (indexof(${JSON.stringify(o.seriesOrder)}, datum.series)` +
+        ` - ${(o.seriesOrder.length - 1) / 2})`,
+      as: "x",
+    }]
+    : [];
+  const lines = [...(o.exits ? [{ filter: "!datum.exit" }] : []), ...shift];
   if (o.band) {
     layers.push({
       mark: { type: "area", opacity: 0.18, clip: true },
@@ -290,8 +307,8 @@ function lineLayers(o: LinesOptions): Spec[] {
     });
   }
   layers.push({
-    mark: { type: "line", strokeWidth: 1.6, clip: true, point: o.points ? { size: 18 } : false },
-    ...(o.exits ? { transform: lines } : {}),
+    mark: { type: "line", strokeWidth: 1.6, clip: true },
+    ...(lines.length ? { transform: lines } : {}),
     encoding: {
       ...enc,
       y,
@@ -303,11 +320,29 @@ function lineLayers(o: LinesOptions): Spec[] {
             title: "loss",
             sort: LINE_KINDS,
             scale: { domain: LINE_KINDS, range: [[1, 0], [5, 3]] },
+            ...(o.dashLegend === false ? { legend: null } : {}),
           },
         }
         : {}),
     },
   });
+  if (o.points) {
+    layers.push({
+      mark: { type: "point", filled: false, size: 26, strokeWidth: 1.3, clip: true },
+      ...(lines.length ? { transform: lines } : {}),
+      encoding: {
+        ...enc,
+        y,
+        shape: {
+          field: "series",
+          type: "nominal",
+          title: o.seriesTitle,
+          sort: o.seriesOrder,
+          scale: { domain: o.seriesOrder, range: POINT_SHAPES },
+        },
+      },
+    });
+  }
   if (o.exits) {
     layers.push({
       mark: { type: "point", shape: "triangle-down", filled: true, size: 70, opacity: 1 },

@@ -192,3 +192,24 @@ Deno.test("report of a --grid population=false,true sweep: population runs as th
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("report of one run with its exact loss: the population line dashed, named once", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const run = await runCli([
+      "train",
+      ...TINY_FLAGS,
+      ...["--epochs", "2", "--iters", "20", "--out", `${dir}/r`, "--quiet"],
+    ]);
+    assertEquals(run.code, 0, run.stderr);
+    const report = await runCli(["report", `${dir}/r`]);
+    assertEquals(report.code, 0, report.stderr);
+    const svg = await Deno.readTextFile(`${dir}/r/report/fig3_loss.svg`);
+    assertOk(/stroke-dasharray="5,3"/.test(svg), "no dashed line");
+    // the colour legend names the series; a second legend for the dashes would name it again
+    assertEquals(svg.match(/>population</g)?.length, 1, "times the legend says population");
+    assertOk(!svg.includes(">exact (population)<"), "a dash legend beside the series legend");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

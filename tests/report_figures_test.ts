@@ -1,7 +1,7 @@
 /** Figure layouts of `src/report_figures.ts`: how panels share their scales. */
 import * as vega from "vega";
 import * as vl from "vega-lite";
-import { CATEGORY_COLORS, scatterSpec } from "../src/report_figures.ts";
+import { CATEGORY_COLORS, linesSpec, scatterSpec } from "../src/report_figures.ts";
 import { assertEquals, assertOk } from "./assert.ts";
 
 /** The y domains of a compiled spec's panels, by scale name. */
@@ -85,4 +85,38 @@ Deno.test("scatterSpec: points at y = 0 stay whole, and no tick falls below 0 (f
     // the first tick of a d3 linear scale over [lo, hi] is the first "nice" value ≥ lo
     assertOk(lo > -top / 20, `no tick below 0: domain starts at ${lo} for top ${top}`);
   }
+});
+
+Deno.test("linesSpec points and dodge: series drawn on top of each other stay apart", async () => {
+  // three series with the same values (success rates of 1 at every teacher node): without help
+  // only the last one drawn would show
+  const data = ["a", "b", "c"].flatMap((series) =>
+    [0, 1].map((x) => ({ row: "", col: "", series, x, y: 1 }))
+  );
+  const o = {
+    title: "t",
+    panels: { rows: [""], cols: [""] },
+    xTitle: "x",
+    yTitle: "y",
+    seriesTitle: "s",
+    seriesOrder: ["a", "b", "c"],
+    yDomain: [0, 1.02] as [number, number],
+    points: true,
+  };
+  /** Rendered point symbols: their positions and their shapes (SVG paths). */
+  const symbols = async (spec: Record<string, unknown>) => {
+    const compiled = vl.compile(spec as unknown as vl.TopLevelSpec).spec;
+    const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+    const svg = await view.toSVG();
+    view.finalize();
+    const marks = [...svg.matchAll(/<g class="mark-symbol role-mark[^>]*>(.*?)<\/g>/g)]
+      .map((m) => m[1]).join("");
+    const points = [...marks.matchAll(/transform="translate\(([^)]*)\)" d="([^"]*)"/g)];
+    return { at: new Set(points.map((p) => p[1])), shapes: new Set(points.map((p) => p[2])) };
+  };
+  const plain = await symbols(linesSpec(data, o));
+  assertEquals(plain.shapes.size, 3, "one shape per series");
+  assertEquals(plain.at.size, 2, "without dodge the series share their positions");
+  const dodged = await symbols(linesSpec(data, { ...o, dodge: 0.25 }));
+  assertEquals(dodged.at.size, 6, "with dodge every series has its own positions");
 });
