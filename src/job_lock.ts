@@ -58,6 +58,9 @@ export interface LockOptions {
   host?: string | null;
   /** Heartbeat age after which another machine's lock is stale [default: LOCK_STALE_SECONDS]. */
   staleSeconds?: number;
+  /** Makes a hard link [default: `Deno.link`]; a file system without hard links makes it throw
+   * (anything but AlreadyExists), and the lock file is then created in place. */
+  link?: (target: string, path: string) => Promise<void>;
 }
 
 const granted = (d: Deno.PermissionDescriptor) => Deno.permissions.querySync(d).state === "granted";
@@ -133,7 +136,11 @@ function parseHolder(text: string): LockHolder | null {
  * Creates the lock file holding `me` with its OS lock already taken (recorded in `osLock`), or
  * returns null if a lock file exists.
  */
-async function create(path: string, me: Omit<LockHolder, "osLock">): Promise<Deno.FsFile | null> {
+async function create(
+  path: string,
+  me: Omit<LockHolder, "osLock">,
+  link: (target: string, path: string) => Promise<void>,
+): Promise<Deno.FsFile | null> {
   const text = (osLock: boolean) => JSON.stringify({ ...me, osLock }) + "\n";
   const enc = new TextEncoder();
   // Written and locked under a private name first, then linked into place: no other process ever
@@ -143,7 +150,7 @@ async function create(path: string, me: Omit<LockHolder, "osLock">): Promise<Den
   try {
     await file.write(enc.encode(text(await file.tryLock(true).catch(() => false))));
     try {
-      await Deno.link(tmp, path);
+      await link(tmp, path);
     } catch (e) {
       if (e instanceof Deno.errors.AlreadyExists) {
         file.close();
@@ -203,7 +210,7 @@ export async function lockJob(
   const me = { host, pid: Deno.pid, start: procStart("self"), since: new Date().toISOString() };
   let holder: LockHolder | null = null;
   for (let attempt = 0; attempt < 4; attempt++) {
-    const created = await create(path, me);
+    const created = await create(path, me, opts.link ?? Deno.link);
     if (created) return { lock: held(path, created, me) };
     let file: Deno.FsFile;
     try {

@@ -163,32 +163,40 @@ const ROWS: Row[] = [
   },
 ];
 
+/** A file system without hard links: every link fails as on such a file system. */
+const noLinks = () => Promise.reject(new Deno.errors.NotSupported("hard links not supported"));
+
 Deno.test({
-  name: "job locks: live holders keep the job, dead or stale ones lose it (table)",
+  name: "job locks: live holders keep the job, dead or stale ones lose it (table, with and " +
+    "without hard links)",
   ignore: Deno.build.os !== "linux" || HOST === null,
   fn: async () => {
-    for (const row of ROWS) {
+    for (const [row, links] of ROWS.flatMap((r) => [[r, true], [r, false]] as const)) {
       const out = await Deno.makeTempDir();
       await Deno.mkdir(`${out}/runs`);
       const path = `${out}/runs/job.lock`;
       const cleanup = await row.setup(out, path);
-      const r = await lockJob(out, "job", row.host === undefined ? {} : { host: row.host });
-      assertEquals("lock" in r ? "taken" : "running elsewhere", row.expect, row.name);
+      const r = await lockJob(out, "job", {
+        ...(row.host === undefined ? {} : { host: row.host }),
+        ...(links ? {} : { link: noLinks }),
+      });
+      const name = `${row.name}${links ? "" : " (no hard links)"}`;
+      assertEquals("lock" in r ? "taken" : "running elsewhere", row.expect, name);
       if ("lock" in r) {
         const holder = JSON.parse(await Deno.readTextFile(path));
         assertEquals(
           [holder.pid, holder.host, holder.osLock],
           [Deno.pid, row.host === undefined ? HOST : row.host, true],
-          `${row.name}: the lock names its new holder`,
+          `${name}: the lock names its new holder`,
         );
         await r.lock.release();
         await r.lock.release();
-        assertEquals(await Deno.stat(path).then(() => true, () => false), false, row.name);
+        assertEquals(await Deno.stat(path).then(() => true, () => false), false, name);
       }
       if (cleanup) await cleanup();
       const left = [];
       for await (const e of Deno.readDir(`${out}/runs`)) left.push(e.name);
-      assertOk(left.every((n) => n === "job.lock"), `${row.name}: no temporary files: ${left}`);
+      assertOk(left.every((n) => n === "job.lock"), `${name}: no temporary files: ${left}`);
       await Deno.remove(out, { recursive: true });
     }
   },
@@ -201,6 +209,12 @@ Deno.test("job locks: of five takers of one stale lock exactly one wins; release
   const all = await Promise.all(Array.from({ length: 5 }, () => lockJob(out, "job")));
   const winners = all.filter((r) => "lock" in r);
   assertEquals(winners.length, 1);
+  // the same without hard links, on a fresh job: five takers at once, one wins
+  const fresh = await Promise.all(
+    Array.from({ length: 5 }, () => lockJob(out, "fresh", { link: noLinks })),
+  );
+  assertEquals(fresh.filter((r) => "lock" in r).length, 1, "without hard links");
+  for (const r of fresh) if ("lock" in r) await r.lock.release();
   const other = await lockJob(out, "other");
   assertOk("lock" in other, "locks are per job");
   for (const r of [...winners, other]) if ("lock" in r) await r.lock.release();
