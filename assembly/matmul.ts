@@ -43,8 +43,8 @@ const TILE_BYTES: i32 = 128;
  * be used by too few row blocks to repay its copy. */
 const DIRECT_B_ROWS: i32 = 32;
 /** The zero-skipping path (sparseGemm) costs about 1.5× the dense kernel per term it computes
- * (one row at a time), so it runs only when at least 2/5 of op(A) is zero, with at least
- * SPARSE_MIN_COLS vectors of columns and SPARSE_MIN_MACS multiply-adds (below, the zero count and
+ * (each term loads its B vectors for one row of C), so it runs only when at least 2/5 of op(A)
+ * is zero, with at least SPARSE_MIN_COLS vectors of columns and SPARSE_MIN_MACS multiply-adds (below, the zero count and
  * the finiteness check of B cost more than they save). */
 const SPARSE_MIN_COLS: i32 = 4;
 const SPARSE_MIN_MACS: i64 = 1 << 18;
@@ -53,16 +53,17 @@ const ONE_F32_DATA: usize = memory.data<f32>([1, 1, 1, 1], 16);
 const ONE_F64_DATA: usize = memory.data<f64>([1, 1], 16);
 
 /** Bytes of the list of nonzero k steps of one row of op(A) (KC pairs of a u32 offset and an
- * element, 16 bytes each in f64; see sparseGemm). */
+ * element, 16 bytes each in f64; see sparseGemm): the lists go to the packing area, which the
+ * zero-skipping path does not use otherwise; an IDX area of this size holds their ends. */
 const IDX_BYTES: i32 = KC * 16;
-/** Rows of op(A) whose nonzero lists the zero-skipping path keeps at once (in the packing area,
- * which that path does not use otherwise; their ends in the IDX area). */
+/** Rows of op(A) whose nonzero lists the zero-skipping path keeps at once (in the packing area). */
 const SPARSE_ROWS: i32 = PACK_BYTES / IDX_BYTES;
 /** The zero-skipping path runs SPARSE_ROWS rows together (each column chunk of B then serves
  * them all from L1) when the part of B one row reads, kc × columns, is larger than this (it would
  * not stay in L2 from one row to the next); otherwise row by row (each row's list stays in L1). */
 const SPARSE_GROUP_BYTES: i64 = 256 * 1024;
-/** Bytes of one thread's scratch: packed B, the edge tile, the nonzero list. */
+/** Bytes of one thread's scratch: packed B (or the nonzero lists), the edge tile, the lists'
+ * ends. */
 const SCRATCH_BYTES: i32 = PACK_BYTES + TILE_BYTES + IDX_BYTES;
 /** The first instance's scratch: right after the static data (not a data segment, so that
  * instantiating the module on a shared memory never rewrites it), before heap_start(). */
@@ -377,8 +378,9 @@ function biasFill<T>(dst: usize, ld: usize, bp: usize, rows: i32, cols: i32): vo
 // Zero-skipping ("sparse A") path. A ReLU layer's outputs are about half zeros, so in h·W (the
 // next layer's forward) and hᵀ·δ (its weight gradient) about half of the terms a·b have a = ±0.
 // For each row of op(A) the k steps with a ≠ 0 are listed, and each row of C is the sequential sum
-// over that list only, vectorised across the columns (the B rows are read in place), row by row or,
-// when one row's part of B would not stay in L2, for a group of rows at a time per column chunk. Skipping a term a·b with a = ±0 and b finite leaves the bits unchanged: a·b is ±0 and
+// over that list only, vectorised across the columns (the B rows are read in place), row by row
+// or, when one row's part of B would not stay in L2, for a group of rows at a time per column
+// chunk. Skipping a term a·b with a = ±0 and b finite leaves the bits unchanged: a·b is ±0 and
 // c + (±0) = c for c ≠ 0 and for c = +0 (round to nearest), and a sum started from +0 never becomes
 // −0 (x + y = −0 only when both are −0). So the path is taken only when the sums start from +0 or
 // from a bias row without −0 (not when accumulating into C) and every element of B is finite
@@ -509,8 +511,9 @@ function sparseScalar<T>(bp: usize, e0: usize, end: usize, init: T): T {
   return sizeof<T>() == 4 ? <T>f32x4.extract_lane(c, 0) : <T>f64x2.extract_lane(c, 0);
 }
 
-/** The zero-skipping product (see above): rows i0..i1-1 and columns j0..j1-1 of C = [bias +] op(A)·B, op(A) row i
- * at k step p at a + i·ra + p·ka, B row-major k×n; then the epilogue. */
+/** The zero-skipping product (see above): rows i0..i1-1 and columns j0..j1-1 of
+ * C = [bias +] op(A)·B, op(A) row i at k step p at a + i·ra + p·ka, B row-major k×n; then the
+ * epilogue. */
 // @ts-ignore: decorator
 @inline
 function sparseGemm<T>(
@@ -592,8 +595,8 @@ function sparseGemm<T>(
 }
 
 /** mode 0: C = A·B (A m×k, B k×n); 1: C = A·Bᵀ (B n×k); 2: C = Aᵀ·B (A k×m). Only rows
- * i0..i1-1 and columns j0..j1-1 of C. C starts from C (acc), the bias row at `bias` (bias != 0, acc 0) or zero; then
- * the epilogue epi (0 none, 1 leaky ReLU into y and gate, 2 times gate). */
+ * i0..i1-1 and columns j0..j1-1 of C. C starts from C (acc), the bias row at `bias` (bias != 0,
+ * acc 0) or zero; then the epilogue epi (0 none, 1 leaky ReLU into y and gate, 2 times gate). */
 // @ts-ignore: decorator
 @inline
 function gemm<T>(
@@ -631,7 +634,8 @@ function gemm<T>(
     (!useBias || !hasNegZero<T>(bias + <usize>j0 * sz, j1 - j0)) &&
     allFinite<T>(b + <usize>j0 * sz, <usize>n * sz, k, j1 - j0)
   ) {
-    sparseGemm<T>(a, ra, ka, b, c, k, n, useBias ? bias : 0, epi, y, gate, vs, one, s, i0, i1, j0, j1);
+    const bz = useBias ? bias : 0;
+    sparseGemm<T>(a, ra, ka, b, c, k, n, bz, epi, y, gate, vs, one, s, i0, i1, j0, j1);
     return;
   }
   const NC = (PACK_BYTES / (KC * 32)) * NR; // columns per packed block
@@ -727,9 +731,14 @@ export function gemm_f32(
   gate: usize, slope: f64, i0: i32, i1: i32, j0: i32, j1: i32,
 ): void {
   const one = v128.load(ONE_F32_DATA), mode = flags & 3, acc = (flags >> 2) & 1, epi = flags >> 4;
-  if (mode == 0) gemm<f32>(a, b, c, m, k, n, acc, 0, bias, epi, y, gate, slope, one, i0, i1, j0, j1);
-  else if (mode == 1) gemm<f32>(a, b, c, m, k, n, acc, 1, bias, epi, y, gate, slope, one, i0, i1, j0, j1);
-  else gemm<f32>(a, b, c, m, k, n, acc, 2, bias, epi, y, gate, slope, one, i0, i1, j0, j1);
+  // the mode as a constant in each call: every mode gets its own inlined, specialised body
+  if (mode == 0) {
+    gemm<f32>(a, b, c, m, k, n, acc, 0, bias, epi, y, gate, slope, one, i0, i1, j0, j1);
+  } else if (mode == 1) {
+    gemm<f32>(a, b, c, m, k, n, acc, 1, bias, epi, y, gate, slope, one, i0, i1, j0, j1);
+  } else {
+    gemm<f32>(a, b, c, m, k, n, acc, 2, bias, epi, y, gate, slope, one, i0, i1, j0, j1);
+  }
 }
 /** The general product of `gemm` (see gemm_f32), f64. */
 export function gemm_f64(
@@ -737,9 +746,14 @@ export function gemm_f64(
   gate: usize, slope: f64, i0: i32, i1: i32, j0: i32, j1: i32,
 ): void {
   const one = v128.load(ONE_F64_DATA), mode = flags & 3, acc = (flags >> 2) & 1, epi = flags >> 4;
-  if (mode == 0) gemm<f64>(a, b, c, m, k, n, acc, 0, bias, epi, y, gate, slope, one, i0, i1, j0, j1);
-  else if (mode == 1) gemm<f64>(a, b, c, m, k, n, acc, 1, bias, epi, y, gate, slope, one, i0, i1, j0, j1);
-  else gemm<f64>(a, b, c, m, k, n, acc, 2, bias, epi, y, gate, slope, one, i0, i1, j0, j1);
+  // the mode as a constant in each call: every mode gets its own inlined, specialised body
+  if (mode == 0) {
+    gemm<f64>(a, b, c, m, k, n, acc, 0, bias, epi, y, gate, slope, one, i0, i1, j0, j1);
+  } else if (mode == 1) {
+    gemm<f64>(a, b, c, m, k, n, acc, 1, bias, epi, y, gate, slope, one, i0, i1, j0, j1);
+  } else {
+    gemm<f64>(a, b, c, m, k, n, acc, 2, bias, epi, y, gate, slope, one, i0, i1, j0, j1);
+  }
 }
 
 /** First byte callers may use: after the static data and the first scratch, 64-byte aligned. */

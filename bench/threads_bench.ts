@@ -63,54 +63,58 @@ const onWorker = (w: Worker, settings: Record<string, unknown>) =>
     w.onmessage = (e: MessageEvent<number>) => resolve(e.data);
     w.postMessage({ settings, ms: ROUND_MS });
   });
-for (const [name, caseSettings, rounds] of CASES) {
-  const settings = { ...caseSettings, nTrain: 5000, nEval: 100, epochs: 1 };
-  const config = resolveConfig({ settings });
-  using one = new Trainer(config);
-  using two = new Trainer(config, { threads: 2 });
-  const t1: number[] = [], t2: number[] = [];
-  let stepsTwo = 0;
-  const round = (t: Trainer) => {
-    const t0 = performance.now();
-    let n = 0, t1 = t0;
-    for (; t1 - t0 < ROUND_MS; t1 = performance.now()) (t.steps(1, 1e-4), n++);
-    if (t === two) stepsTwo += n;
-    return (t1 - t0) / n;
-  };
-  round(one), round(two); // warm-up
-  const parts0 = two.kernels.threadParts;
-  stepsTwo = 0;
-  const alone: number[] = [], both: number[] = [];
-  await Promise.all(workers.map((w) => onWorker(w, settings))); // warm-up
-  for (let r = 0; r < rounds; r++) {
-    // Alternate which goes first.
-    if (r % 2) (t1.push(round(one)), t2.push(round(two)));
-    else (t2.push(round(two)), t1.push(round(one)));
-    if (r % 4 === 0) {
-      // The machine's ceiling: one worker alone, then both at once (summed steps per second).
-      alone.push(await onWorker(workers[0], settings));
-      const [a, b] = await Promise.all(workers.map((w) => onWorker(w, settings)));
-      both.push(1 / a + 1 / b);
+try {
+  for (const [name, caseSettings, rounds] of CASES) {
+    const settings = { ...caseSettings, nTrain: 5000, nEval: 100, epochs: 1 };
+    const config = resolveConfig({ settings });
+    using one = new Trainer(config);
+    using two = new Trainer(config, { threads: 2 });
+    const t1: number[] = [], t2: number[] = [];
+    let stepsTwo = 0;
+    const round = (t: Trainer) => {
+      const t0 = performance.now();
+      let n = 0, now = t0;
+      for (; now - t0 < ROUND_MS; now = performance.now()) (t.steps(1, 1e-4), n++);
+      if (t === two) stepsTwo += n;
+      return (now - t0) / n;
+    };
+    round(one), round(two); // warm-up
+    const parts0 = two.kernels.threadParts;
+    stepsTwo = 0;
+    /** Per ceiling round: summed speed of both workers at once over one alone just before. */
+    const ceiling: number[] = [];
+    await Promise.all(workers.map((w) => onWorker(w, settings))); // warm-up
+    for (let r = 0; r < rounds; r++) {
+      // Alternate which goes first.
+      if (r % 2) (t1.push(round(one)), t2.push(round(two)));
+      else (t2.push(round(two)), t1.push(round(one)));
+      if (r % 4 === 0) {
+        // The machine's ceiling: one worker alone, then both at once (summed steps per second).
+        const alone = await onWorker(workers[0], settings);
+        const [a, b] = await Promise.all(workers.map((w) => onWorker(w, settings)));
+        ceiling.push(alone * (1 / a + 1 / b));
+      }
     }
+    const f1 = Math.min(...t1), f2 = Math.min(...t2), m1 = median(t1), m2 = median(t2);
+    const parts = two.kernels.threadParts;
+    const total = parts.total - parts0.total, caller = parts.caller - parts0.caller;
+    const handoffs = (parts.handoffs - parts0.handoffs) / stepsTwo;
+    rows.push([
+      name,
+      f1.toFixed(3),
+      f2.toFixed(3),
+      (f1 / f2).toFixed(2),
+      m1.toFixed(3),
+      m2.toFixed(3),
+      (m1 / m2).toFixed(2),
+      total ? handoffs.toFixed(0) : "-",
+      total ? (100 * caller / total).toFixed(0) : "-",
+      median(ceiling).toFixed(2),
+    ]);
   }
-  const f1 = Math.min(...t1), f2 = Math.min(...t2), m1 = median(t1), m2 = median(t2);
-  const parts = two.kernels.threadParts;
-  const total = parts.total - parts0.total, caller = parts.caller - parts0.caller;
-  const handoffs = (parts.handoffs - parts0.handoffs) / stepsTwo;
-  rows.push([
-    name,
-    f1.toFixed(3),
-    f2.toFixed(3),
-    (f1 / f2).toFixed(2),
-    m1.toFixed(3),
-    m2.toFixed(3),
-    (m1 / m2).toFixed(2),
-    total ? handoffs.toFixed(0) : "-",
-    total ? (100 * caller / total).toFixed(0) : "-",
-    (median(alone) * median(both)).toFixed(2),
-  ]);
+} finally {
+  for (const w of workers) w.terminate(); // even if a case failed: they keep the process alive
 }
-for (const w of workers) w.terminate();
 console.log("SGD steps on 1 and 2 threads (interleaved rounds, same bits):");
 printTable(rows);
 await writeBenchResults("threads", {

@@ -346,7 +346,7 @@ function lineLayers(o: LinesOptions): Spec[] {
   if (o.exits) {
     layers.push({
       mark: { type: "point", shape: "triangle-down", filled: true, size: 70, opacity: 1 },
-      transform: [{ filter: "datum.exit" }],
+      transform: [{ filter: "datum.exit" }, ...shift],
       encoding: { ...enc, y: { ...y, title: o.yTitle } },
     });
   }
@@ -432,13 +432,18 @@ export function pairedLinesSpec(
     vconcat: o.rows.map((row) => ({
       hconcat: [chart(row, "left", o.left), chart(row, "right", o.right)],
       resolve: {
-        scale: { y: "independent", color: "independent", fill: "independent" },
-        legend: { color: "independent", fill: "independent" },
+        scale: {
+          y: "independent",
+          color: "independent",
+          fill: "independent",
+          shape: "independent",
+        },
+        legend: { color: "independent", fill: "independent", shape: "independent" },
       },
     })),
     resolve: {
-      scale: { color: "independent", fill: "independent" },
-      legend: { color: "independent", fill: "independent" },
+      scale: { color: "independent", fill: "independent", shape: "independent" },
+      legend: { color: "independent", fill: "independent", shape: "independent" },
     },
   };
 }

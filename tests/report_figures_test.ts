@@ -1,7 +1,7 @@
 /** Figure layouts of `src/report_figures.ts`: how panels share their scales. */
 import * as vega from "vega";
 import * as vl from "vega-lite";
-import { CATEGORY_COLORS, linesSpec, scatterSpec } from "../src/report_figures.ts";
+import { CATEGORY_COLORS, linesSpec, pairedLinesSpec, scatterSpec } from "../src/report_figures.ts";
 import { assertEquals, assertOk } from "./assert.ts";
 
 /** The y domains of a compiled spec's panels, by scale name. */
@@ -119,4 +119,78 @@ Deno.test("linesSpec points and dodge: series drawn on top of each other stay ap
   assertEquals(plain.at.size, 2, "without dodge the series share their positions");
   const dodged = await symbols(linesSpec(data, { ...o, dodge: 0.25 }));
   assertEquals(dodged.at.size, 6, "with dodge every series has its own positions");
+});
+
+/** Vega-Lite's warnings while compiling `spec` (a conflict it resolved silently is a wrong figure). */
+function compileWarnings(spec: Record<string, unknown>): string[] {
+  const warnings: string[] = [];
+  const logger = {
+    level: () => logger,
+    error: (...a: unknown[]) => (warnings.push(a.join(" ")), logger),
+    warn: (...a: unknown[]) => (warnings.push(a.join(" ")), logger),
+    info: () => logger,
+    debug: () => logger,
+  };
+  vl.compile(spec as unknown as vl.TopLevelSpec, { logger } as never);
+  return warnings;
+}
+
+Deno.test("line figures with points, dodge, exits and dashed exact lines compile without conflicts", async () => {
+  const lines = {
+    title: "t",
+    panels: { rows: [""], cols: [""] },
+    xTitle: "x",
+    yTitle: "y",
+    seriesTitle: "s",
+    seriesOrder: ["a", "b"],
+    points: true,
+    band: true,
+    exits: true,
+    dashExact: true,
+    dodge: 0.25,
+  };
+  const rows = ["a", "b"].flatMap((series) =>
+    [1, 2].map((x) => ({ row: "", col: "", series, kind: "sampled", x, y: x, lo: 0, hi: 3 }))
+  );
+  assertEquals(compileWarnings(linesSpec(rows, lines)), [], "linesSpec");
+  // two charts per row with different series (Fig. 7): each keeps its own colours, shapes and
+  // legend; shared shape scales would merge into one wrong legend
+  const paired = pairedLinesSpec(
+    [
+      ...["train", "eval"].map((series) => ({
+        row: "",
+        side: "left" as const,
+        series,
+        x: 1,
+        y: 1,
+      })),
+      ...["layer 0", "layer 1", "layer 2"].map((series) => ({
+        row: "",
+        side: "right" as const,
+        series,
+        x: 1,
+        y: 0.5,
+      })),
+    ],
+    {
+      title: "t",
+      rows: [""],
+      left: { ...lines, dashExact: false, seriesOrder: ["train", "eval"], seriesTitle: "set" },
+      right: {
+        ...lines,
+        dashExact: false,
+        seriesOrder: ["layer 0", "layer 1", "layer 2"],
+        seriesTitle: "layer",
+      },
+    },
+  );
+  assertEquals(compileWarnings(paired), [], "pairedLinesSpec");
+  const view = new vega.View(vega.parse(vl.compile(paired as never).spec), { renderer: "none" });
+  const svg = await view.toSVG();
+  view.finalize();
+  const titles = [
+    ...svg.matchAll(/class="mark-text role-legend-title"[^>]*>.*?<text[^>]*>([^<]*)</g),
+  ]
+    .map((m) => m[1]).sort();
+  assertEquals(titles, ["layer", "set"], "one legend per chart");
 });
