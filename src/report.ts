@@ -592,7 +592,9 @@ function successFigures(study: Study): Figure[] {
       file: `fig2_success${g.suffix}.svg`,
       title: t,
       caption: `Fraction of seeds in which teacher node j (0 = strongest fan-out) has a student ` +
-        `node with eval correlation above ${SUCCESS_TAU}, early in training and at the end.`,
+        `node with eval correlation above ${SUCCESS_TAU}, early in training and at the end; the ` +
+        `markers of the student widths sit a quarter node apart around j, so that equal rates ` +
+        `stay visible.`,
       axisTitles: ["teacher node j (0 = strongest)", "success rate"],
       spec: linesSpec(data, {
         title: t,
@@ -631,7 +633,10 @@ function lossFigures(study: Study): Figure[] {
       file: "fig3_loss.svg",
       title: "Fig. 3: training and eval loss",
       caption: "Mean squared error over samples and outputs after each evaluated epoch" +
-        (pop ? "; dashed: the exact population MSE (no sampling)." : "."),
+        (pop
+          ? "; population: the exact population MSE (no sampling), left out at epochs where it " +
+            "rounds to zero or below (under about 1e-10: large terms cancel)."
+          : "."),
       axisTitles: [EPOCH_X, "log10 MSE"],
       spec: linesSpec(data, {
         title: "Fig. 3: training and eval loss",
@@ -643,8 +648,6 @@ function lossFigures(study: Study): Figure[] {
         seriesTitle: "data set",
         seriesOrder: order,
         size: { width: 420, height: 240 },
-        dashExact: pop !== null,
-        dashLegend: false, // "population" is a series of its own here
       }),
     }];
   }
@@ -713,7 +716,11 @@ function lossFigures(study: Study): Figure[] {
       file: `fig3_loss${g.suffix}.svg`,
       title: t,
       caption: "log10 of the eval mean squared error; line: mean over seeds, band: ± one " +
-        "standard deviation" + (dashed ? "; dashed: the exact population MSE (no sampling)" : "") +
+        "standard deviation" +
+        (dashed
+          ? "; dashed: the exact population MSE (no sampling), left out at epochs where a seed's " +
+            "value rounds to zero or below (under about 1e-10: large terms cancel)"
+          : "") +
         (exits.length
           ? `; the axis stops at ${yDomain[0]}: a triangle marks where a curve goes below it.`
           : "."),

@@ -238,9 +238,6 @@ export interface LinesOptions {
    * their series' colour, without a band.
    */
   dashExact?: boolean;
-  /** With `dashExact`: whether a legend explains the dashes (default true); leave it out when the
-   * exact lines are series of their own, named in the colour legend already. */
-  dashLegend?: boolean;
 }
 
 /** The `kind` values of {@linkcode LinesOptions.dashExact} lines, in legend order. */
@@ -320,7 +317,6 @@ function lineLayers(o: LinesOptions): Spec[] {
             title: "loss",
             sort: LINE_KINDS,
             scale: { domain: LINE_KINDS, range: [[1, 0], [5, 3]] },
-            ...(o.dashLegend === false ? { legend: null } : {}),
           },
         }
         : {}),
