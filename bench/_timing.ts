@@ -6,6 +6,7 @@
  */
 
 import { Kernels, type Precision } from "../src/kernels.ts";
+import type { Trainer } from "../src/train.ts";
 
 /**
  * Seconds per call of fn: warm up for ~warmMs, then for ~runMs time batches of calls (each batch
@@ -28,6 +29,15 @@ export function timeCall(fn: () => void, warmMs = 60, runMs = 150): number {
     best = Math.min(best, (performance.now() - b0) / batch);
   }
   return best / 1e3;
+}
+
+/** SGD steps of `trainer` without a break for about `ms` milliseconds (one at a time, at least
+ * one): how many, and the milliseconds per step. */
+export function stepFor(trainer: Trainer, ms: number): { steps: number; msPerStep: number } {
+  const t0 = performance.now();
+  let steps = 0, now = t0;
+  for (; now - t0 < ms; now = performance.now()) (trainer.steps(1, 1e-4), steps++);
+  return { steps, msPerStep: (now - t0) / steps };
 }
 
 /** Iterations of the peak probe per call. */

@@ -21,7 +21,7 @@
 import { resolveConfig } from "../src/config.ts";
 import { Trainer } from "../src/train.ts";
 import { tableRecords, writeBenchResults } from "./_results.ts";
-import { printTable } from "./_timing.ts";
+import { printTable, stepFor } from "./_timing.ts";
 
 /** Milliseconds of one round. */
 const ROUND_MS = 300;
@@ -72,11 +72,9 @@ try {
     const t1: number[] = [], t2: number[] = [];
     let stepsTwo = 0;
     const round = (t: Trainer) => {
-      const t0 = performance.now();
-      let n = 0, now = t0;
-      for (; now - t0 < ROUND_MS; now = performance.now()) (t.steps(1, 1e-4), n++);
-      if (t === two) stepsTwo += n;
-      return (now - t0) / n;
+      const { steps, msPerStep } = stepFor(t, ROUND_MS);
+      if (t === two) stepsTwo += steps;
+      return msPerStep;
     };
     round(one), round(two); // warm-up
     const parts0 = two.kernels.threadParts;

@@ -615,6 +615,10 @@ function successFigures(study: Study): Figure[] {
   });
 }
 
+/** Fig. 3's caption for the exact loss lines. */
+const EXACT_LOSS = "the exact population MSE (no sampling), left out at epochs where it rounds " +
+  "to zero or below (under about 1e-10: large terms cancel)";
+
 /** Fig. 3: log10 eval loss vs epoch, mean ± std over seeds, p panels, multi lines. */
 function lossFigures(study: Study): Figure[] {
   const title = "Fig. 3: eval loss";
@@ -622,21 +626,17 @@ function lossFigures(study: Study): Figure[] {
   if (!runs.length) return [{ title, skipped: "no evaluations in metrics.csv" }];
   if (study.kind === "run") {
     const r = runs[0], pop = r.metrics.population;
-    const kind = LINE_KINDS[0], exact = LINE_KINDS[1];
     const data = r.metrics.epoch.flatMap((e, i) => [
-      { series: "train", kind, x: e, y: log10(r.metrics.train[i]) },
-      { series: "eval", kind, x: e, y: log10(r.metrics.eval[i]) },
-      ...(pop ? [{ series: "population", kind: exact, x: e, y: log10(pop[i]) }] : []),
+      { series: "train", x: e, y: log10(r.metrics.train[i]) },
+      { series: "eval", x: e, y: log10(r.metrics.eval[i]) },
+      ...(pop ? [{ series: "population", x: e, y: log10(pop[i]) }] : []),
     ]);
     const order = pop ? ["train", "eval", "population"] : ["train", "eval"];
     return [{
       file: "fig3_loss.svg",
       title: "Fig. 3: training and eval loss",
       caption: "Mean squared error over samples and outputs after each evaluated epoch" +
-        (pop
-          ? "; population: the exact population MSE (no sampling), left out at epochs where it " +
-            "rounds to zero or below (under about 1e-10: large terms cancel)."
-          : "."),
+        (pop ? `; population: ${EXACT_LOSS}.` : "."),
       axisTitles: [EPOCH_X, "log10 MSE"],
       spec: linesSpec(data, {
         title: "Fig. 3: training and eval loss",
@@ -717,10 +717,7 @@ function lossFigures(study: Study): Figure[] {
       title: t,
       caption: "log10 of the eval mean squared error; line: mean over seeds, band: ± one " +
         "standard deviation" +
-        (dashed
-          ? "; dashed: the exact population MSE (no sampling), left out at epochs where a seed's " +
-            "value rounds to zero or below (under about 1e-10: large terms cancel)"
-          : "") +
+        (dashed ? `; dashed: ${EXACT_LOSS}` : "") +
         (exits.length
           ? `; the axis stops at ${yDomain[0]}: a triangle marks where a curve goes below it.`
           : "."),

@@ -124,6 +124,32 @@ function operands(k: Kernels, mode: Mode, m: number, kk: number, n: number, rng:
   return { a, b, av: Float64Array.from(k.view(a)), bv } satisfies Operands;
 }
 
+/**
+ * Runs `linear` (bias, leaky ReLU of the given slope) on fresh zero-rich operands; returns the
+ * matrices it wrote beside their expected values from the sequential sums, in `{ what: [got,
+ * expected] }` form, the expected gate also as `gExp` and the function that rounds to `precision`.
+ */
+function linearCase(
+  k: Kernels,
+  precision: Precision,
+  [m, kk, n]: readonly number[],
+  rng: () => number,
+  slope: number,
+) {
+  const r = precision === "f32" ? Math.fround : (x: number) => x;
+  const o = operands(k, "nn", m, kk, n, rng);
+  const biasRow = k.alloc(1, n);
+  const bias = fill(k, biasRow, rng);
+  const z = k.alloc(m, n), y = k.alloc(m, n), gate = k.alloc(m, n);
+  k.linear(o.a, o.b, biasRow.ptr, z, { y, gate, slope });
+  const zExp = reference(precision, "nn", o.av, o.bv, m, kk, n, (_i, j) => bias[j]);
+  const s = r(slope);
+  const yExp = zExp.map((v) => (v > 0 ? v : r(v * s)));
+  const gExp = zExp.map((v) => (v > 0 ? 1 : s));
+  const outputs = { z: [z, zExp], y: [y, yExp], gate: [gate, gExp] } as const;
+  return { outputs, gate, gExp, r };
+}
+
 function product(k: Kernels, mode: Mode, o: Operands, c: Mat, acc: boolean): void {
   if (mode === "nn") k.matmulNN(o.a, o.b, c, acc);
   else if (mode === "nt") k.matmulNT(o.a, o.b, c, acc);
@@ -158,25 +184,14 @@ for (const precision of PRECISIONS) {
 
   Deno.test(`linear (bias, leaky ReLU) and matmulNTGated are the same sums, bit for bit (${precision})`, () => {
     const k = new Kernels(precision);
-    const r = precision === "f32" ? Math.fround : (x: number) => x;
     const failures: string[] = [];
     let seed = 101;
     for (const [m, kk, n] of SHAPES) {
       for (const slope of [0, 0.1]) {
         const mark = k.mark();
         const rng = makeRng(seed++);
-        const o = operands(k, "nn", m, kk, n, rng);
-        const biasRow = k.alloc(1, n);
-        const bias = fill(k, biasRow, rng);
-        const z = k.alloc(m, n), y = k.alloc(m, n), gate = k.alloc(m, n);
-        k.linear(o.a, o.b, biasRow.ptr, z, { y, gate, slope });
-        const zExp = reference(precision, "nn", o.av, o.bv, m, kk, n, (_i, j) => bias[j]);
-        const s = r(slope);
-        const yExp = zExp.map((v) => (v > 0 ? v : r(v * s)));
-        const gExp = zExp.map((v) => (v > 0 ? 1 : s));
-        for (
-          const [what, got, exp] of [["z", z, zExp], ["y", y, yExp], ["gate", gate, gExp]] as const
-        ) {
+        const { outputs, gate, gExp, r } = linearCase(k, precision, [m, kk, n], rng, slope);
+        for (const [what, [got, exp]] of Object.entries(outputs)) {
           const d = firstDifference(k.view(got), exp);
           if (d) failures.push(`linear ${what} ${m}×${kk}×${n} slope ${slope}: ${d}`);
         }
@@ -266,17 +281,11 @@ for (const precision of PRECISIONS) {
           k.release(mark);
         }
         const mark = k.mark();
-        const rng = makeRng(seed++);
-        const o = operands(k, "nn", m, kk, n, rng);
-        const biasRow = k.alloc(1, n);
-        const bias = fill(k, biasRow, rng);
-        const z = k.alloc(m, n), y = k.alloc(m, n), gate = k.alloc(m, n);
-        k.linear(o.a, o.b, biasRow.ptr, z, { y, gate, slope: 0 });
-        const zExp = reference(precision, "nn", o.av, o.bv, m, kk, n, (_i, j) => bias[j]);
-        const d = firstDifference(k.view(z), zExp);
-        if (d) failures.push(`${threads} threads linear ${m}×${kk}×${n}: ${d}`);
-        const yd = firstDifference(k.view(y), zExp.map((v) => (v > 0 ? v : v * 0)));
-        if (yd) failures.push(`${threads} threads linear ReLU ${m}×${kk}×${n}: ${yd}`);
+        const { outputs } = linearCase(k, precision, [m, kk, n], makeRng(seed++), 0);
+        for (const [what, [got, exp]] of Object.entries(outputs)) {
+          const d = firstDifference(k.view(got), exp);
+          if (d) failures.push(`${threads} threads linear ${what} ${m}×${kk}×${n}: ${d}`);
+        }
         k.release(mark);
       }
       assertEquals(k.parallelCalls > 0, true);
