@@ -636,7 +636,7 @@ function lossFigures(study: Study): Figure[] {
       file: "fig3_loss.svg",
       title: "Fig. 3: training and eval loss",
       caption: "Mean squared error over samples and outputs after each evaluated epoch" +
-        (pop ? `; population: ${EXACT_LOSS}.` : "."),
+        (pop ? `; dashed, population: ${EXACT_LOSS}.` : "."),
       axisTitles: [EPOCH_X, "log10 MSE"],
       spec: linesSpec(data, {
         title: "Fig. 3: training and eval loss",
@@ -648,6 +648,7 @@ function lossFigures(study: Study): Figure[] {
         seriesTitle: "data set",
         seriesOrder: order,
         size: { width: 420, height: 240 },
+        dashSeries: ["population"],
       }),
     }];
   }

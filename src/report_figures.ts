@@ -238,6 +238,9 @@ export interface LinesOptions {
    * their series' colour, without a band.
    */
   dashExact?: boolean;
+  /** These series are drawn dashed, in the one legend of the series (their own lines: one run's
+   * exact population loss beside its sampled ones). */
+  dashSeries?: string[];
 }
 
 /** The `kind` values of {@linkcode LinesOptions.dashExact} lines, in legend order. */
@@ -317,6 +320,20 @@ function lineLayers(o: LinesOptions): Spec[] {
             title: "loss",
             sort: LINE_KINDS,
             scale: { domain: LINE_KINDS, range: [[1, 0], [5, 3]] },
+          },
+        }
+        : o.dashSeries
+        ? {
+          // the same field, title and order as the colour: one legend showing both
+          strokeDash: {
+            field: "series",
+            type: "nominal",
+            title: o.seriesTitle,
+            sort: o.seriesOrder,
+            scale: {
+              domain: o.seriesOrder,
+              range: o.seriesOrder.map((s) => o.dashSeries!.includes(s) ? [5, 3] : [1, 0]),
+            },
           },
         }
         : {}),

@@ -193,7 +193,7 @@ Deno.test("report of a --grid population=false,true sweep: population runs as th
   }
 });
 
-Deno.test("report of one run with its exact loss: population is a series of its own, named once", async () => {
+Deno.test("report of one run with its exact loss: population dashed, in the plot and in its one legend entry", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const run = await runCli([
@@ -205,10 +205,15 @@ Deno.test("report of one run with its exact loss: population is a series of its 
     const report = await runCli(["report", `${dir}/r`]);
     assertEquals(report.code, 0, report.stderr);
     const svg = await Deno.readTextFile(`${dir}/r/report/fig3_loss.svg`);
-    // its own colour, drawn as the legend shows it (solid): no second legend for line styles
+    // dashed (it can lie on the eval curve), named once: the series legend shows the dashes, no
+    // second legend for line styles
     assertEquals(svg.match(/>population</g)?.length, 1, "times the legend says population");
-    assertOk(!/stroke-dasharray/.test(svg), "a dashed line the legend does not show");
     assertOk(!svg.includes(">exact (population)<"), "a dash legend beside the series legend");
+    const dashedIn = (cls: string) =>
+      (svg.match(new RegExp(`class="${cls}.*?</g>`, "g")) ?? [])
+        .filter((g) => g.includes('stroke-dasharray="5,3"')).length;
+    assertEquals(dashedIn("mark-symbol role-legend-symbol"), 1, "dashed legend entries");
+    assertEquals(dashedIn("mark-line role-mark"), 1, "dashed lines");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
